@@ -1,0 +1,11 @@
+"""The one exception type that bad input raises, so callers catch one thing."""
+
+from __future__ import annotations
+
+
+class SoakwatchError(ValueError):
+    """Bad input: a malformed artifact, an invalid override or setting.
+
+    The message is one line that names the source (a file, a variable, an
+    option), the field or line, and what is wrong.
+    """

@@ -1,0 +1,107 @@
+"""Writing report files: atomic replacement, and O(1) appends to a growing JSON list."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import SoakwatchError
+from .strictjson import loads_strict
+
+_LIST_TAIL = b"\n]\n"
+_TAIL_PROBE = 64 * 1024
+
+
+def dumps(value: Any, indent: int | None = 2) -> str:
+    """The one JSON style of our files: sorted keys, UTF-8 text, no NaN."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: a killed process leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        _replace(Path(tmp), path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _replace(source: Path, target: Path, attempts: int = 5) -> None:
+    """``os.replace`` with a short retry: on Windows a reader holding the file blocks it."""
+    for attempt in range(attempts):
+        try:
+            os.replace(source, target)
+            return
+        except PermissionError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def _render_list(entries: list[Any]) -> str:
+    """One entry per line: valid JSON, greppable, and appendable at the tail."""
+    if not entries:
+        return "[]\n"
+    return "[\n" + ",\n".join(dumps(e, indent=None) for e in entries) + "\n]\n"
+
+
+def read_json_list(path: Path) -> list[Any]:
+    """Read a JSON list written by :func:`upsert_list_entry` (strictly)."""
+    value = loads_strict(path.read_bytes(), str(path))
+    if not isinstance(value, list):
+        raise SoakwatchError(f"{path}: expected a JSON list")
+    return value
+
+
+def _last_entry_key(path: Path, key: str) -> Any:
+    """The ``key`` of the list's last entry, read from the file's tail; ``None`` if unsure."""
+    with path.open("rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - _TAIL_PROBE))
+        tail = stream.read()
+    if not tail.endswith(_LIST_TAIL):
+        return None
+    last_line = tail[: -len(_LIST_TAIL)].rsplit(b"\n", 1)[-1]
+    try:
+        entry = json.loads(last_line)
+    except ValueError:
+        return None
+    return entry.get(key) if isinstance(entry, dict) else None
+
+
+def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
+    """Put ``entry`` into the JSON list at ``path``, kept in order of ``entry[key]``.
+
+    The common case, an entry after the last one, appends in one write at the
+    tail, so the cost does not grow with the list; anything else (a replaced or
+    out-of-order entry, a file edited by hand) rewrites the list atomically.
+    """
+    position = entry[key]
+    if path.is_file():
+        last = _last_entry_key(path, key)
+        if isinstance(last, int) and isinstance(position, int) and last < position:
+            data = (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL
+            with path.open("r+b") as stream:
+                stream.seek(-len(_LIST_TAIL), os.SEEK_END)
+                stream.write(data)
+            return
+        entries = [
+            e for e in read_json_list(path) if not (isinstance(e, dict) and e.get(key) == position)
+        ]
+    else:
+        entries = []
+    entries.append(entry)
+    entries.sort(key=lambda e: _key_of(e, key) or 0)
+    write_atomic(path, _render_list(entries))
+
+
+def _key_of(entry: Any, key: str) -> Any:
+    return entry.get(key) if isinstance(entry, dict) else None

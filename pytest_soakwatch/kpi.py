@@ -1,0 +1,67 @@
+"""The KPI verdict: thresholds as data, and the rule that turns metrics into PASS/WARN/FAIL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+VERDICTS = ("PASS", "WARN", "FAIL")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """WARN/FAIL limits of one metric; ``higher_is_worse`` says which side is bad."""
+
+    reason: str
+    warn: float | None
+    fail: float | None
+    higher_is_worse: bool = True
+
+    def level(self, value: float) -> str:
+        """PASS, WARN or FAIL for ``value`` (limits are exclusive: equal is not past)."""
+
+        def past(limit: float | None) -> bool:
+            if limit is None:
+                return False
+            return value > limit if self.higher_is_worse else value < limit
+
+        if past(self.fail):
+            return "FAIL"
+        if past(self.warn):
+            return "WARN"
+        return "PASS"
+
+
+#: The real system's gate (FORMATS.md), keyed by the EDGE_REPORT metric it reads.
+DEFAULT_THRESHOLDS: Mapping[str, Threshold] = {
+    "adverse_bps_p95": Threshold("EDGE:adverse", 4.0, 6.0),
+    "slippage_bps_p95": Threshold("EDGE:slippage", 3.0, 5.0),
+    "cancel_ratio": Threshold("EDGE:cancel_ratio", 0.55, 0.70),
+    "order_age_p95_ms": Threshold("EDGE:order_age", 330.0, 360.0),
+    "ws_lag_p95_ms": Threshold("EDGE:ws_lag", 120.0, 180.0),
+    "net_bps": Threshold("EDGE:net_bps", None, 2.5, higher_is_worse=False),
+    "maker_share_pct": Threshold("EDGE:maker_share", None, 85.0, higher_is_worse=False),
+}
+
+
+def evaluate_kpi(
+    metrics: Mapping[str, float | None],
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> tuple[str, list[str]]:
+    """Return ``(verdict, reasons)`` for the metrics present; missing ones are not judged.
+
+    The verdict is the worst level reached; reasons list every metric past its
+    WARN or FAIL limit, in threshold order.
+    """
+    table = DEFAULT_THRESHOLDS if thresholds is None else thresholds
+    worst = 0
+    reasons: list[str] = []
+    for metric, threshold in table.items():
+        value = metrics.get(metric)
+        if value is None:
+            continue
+        level = VERDICTS.index(threshold.level(value))
+        if level:
+            reasons.append(threshold.reason)
+            worst = max(worst, level)
+    return VERDICTS[worst], reasons

@@ -1,0 +1,44 @@
+"""The greppable ``| iter_watch | ... |`` and ``| kpi_gate | ... |`` log lines of the seed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def _soak_prefix(soak: str | None) -> str:
+    return f"soak={soak} " if soak else ""
+
+
+def _net(value: float | None) -> str:
+    return "n/a" if value is None else repr(value)
+
+
+def iteration_markers(
+    iteration: int, summary: Mapping[str, Any], tuning: Mapping[str, Any], soak: str | None = None
+) -> list[str]:
+    """SUMMARY, SUGGEST and (when there is advice) RATIONALE lines for one iteration."""
+    drivers = list(summary.get("neg_edge_drivers") or [])
+    lines = [
+        f"| iter_watch | SUMMARY | {_soak_prefix(soak)}iter={iteration} "
+        f"net={_net(summary.get('net_bps'))} drivers={drivers!r} kpi={summary.get('kpi_verdict')} |"
+    ]
+    deltas = tuning.get("deltas") or {}
+    if deltas:
+        lines.append(f"| iter_watch | SUGGEST | {json.dumps(deltas, sort_keys=True)} |")
+        lines.append(f"| iter_watch | RATIONALE | {tuning.get('rationale', '')} |")
+    else:
+        lines.append("| iter_watch | SUGGEST | (none) |")
+    return lines
+
+
+def error_marker(iteration: int, message: str, soak: str | None = None) -> str:
+    """The line recorded when an iteration's artifacts could not be read."""
+    return f"| iter_watch | ERROR | {_soak_prefix(soak)}iter={iteration} {message} |"
+
+
+def gate_marker(verdict: str | None, reasons: Sequence[str], soak: str | None = None) -> str:
+    """The seed's final ``| kpi_gate | verdict=V | reasons=[...] |`` line."""
+    shown = "NONE" if verdict is None else verdict
+    return f"| kpi_gate | {_soak_prefix(soak)}verdict={shown} | reasons=[{', '.join(reasons)}] |"

@@ -1,0 +1,187 @@
+"""``summarize_iteration``: one iteration's artifacts in, one plain summary dict out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .audit import count_reasons
+from .errors import SoakwatchError
+from .kpi import VERDICTS, Threshold, evaluate_kpi
+from .strictjson import read_json_object
+
+EDGE_REPORT = "EDGE_REPORT.json"
+KPI_GATE = "KPI_GATE.json"
+EDGE_SENTINEL = "EDGE_SENTINEL.json"
+AUDIT_LOG = "audit.jsonl"
+
+#: Metrics copied from EDGE_REPORT into the summary (missing ones are ``None``).
+METRICS = (
+    "net_bps",
+    "gross_bps",
+    "fees_eff_bps",
+    "inventory_bps",
+    "adverse_bps",
+    "slippage_bps",
+    "adverse_bps_p95",
+    "slippage_bps_p95",
+    "order_age_p95_ms",
+    "ws_lag_p95_ms",
+    "p95_latency_ms",
+    "replace_ratio",
+    "cancel_ratio",
+    "maker_share_pct",
+)
+#: Costs that can drive a negative edge, in FORMATS.md's tie-break order.
+DRIVER_CANDIDATES = ("fees_eff_bps", "slippage_bps", "adverse_bps", "inventory_bps")
+
+
+def _number(value: Any, where: str) -> float | None:
+    """A finite number or ``None`` (missing/null); booleans and strings are refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SoakwatchError(f"{where}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise SoakwatchError(f"{where}: number too large") from None
+    if not math.isfinite(number):
+        raise SoakwatchError(f"{where}: expected a finite number, got {value!r}")
+    return number
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SoakwatchError(f"{where}: expected an object")
+    return value
+
+
+def _edge_totals(report: dict[str, Any], path: Path) -> tuple[str, dict[str, Any]]:
+    """The metrics block: ``total`` (older writers) wins over ``totals`` (current ones)."""
+    for key in ("total", "totals"):
+        if key in report:
+            return key, _object(report[key], f"{path}: {key!r}")
+    return "totals", {}
+
+
+def derive_drivers(metrics: Mapping[str, float | None]) -> list[str]:
+    """FORMATS.md's rule for a report without ``neg_edge_drivers``."""
+    net = metrics.get("net_bps")
+    if net is None or net >= 0:
+        return []
+    present = [
+        (-abs(value), order, key)
+        for order, key in enumerate(DRIVER_CANDIDATES)
+        if (value := metrics.get(key)) is not None
+    ]
+    return [key for _, _, key in sorted(present)[:2]]
+
+
+def _read_edge(path: Path) -> dict[str, Any]:
+    report = read_json_object(path)
+    key, totals = _edge_totals(report, path)
+    where = f"{path}: {key}"
+    breakdown = _object(totals.get("component_breakdown"), f"{where}.component_breakdown")
+    metrics: dict[str, Any] = {}
+    for name in METRICS:
+        value = _number(totals.get(name), f"{where}.{name}")
+        if value is None and name in breakdown:
+            value = _number(breakdown[name], f"{where}.component_breakdown.{name}")
+        metrics[name] = value
+
+    drivers = totals.get("neg_edge_drivers")
+    if drivers is None:
+        metrics["neg_edge_drivers"] = derive_drivers(metrics)
+        metrics["drivers_source"] = "derived"
+    elif isinstance(drivers, list) and all(isinstance(d, str) for d in drivers):
+        metrics["neg_edge_drivers"] = list(drivers)
+        metrics["drivers_source"] = EDGE_REPORT
+    else:
+        raise SoakwatchError(f"{where}.neg_edge_drivers: expected a list of strings")
+
+    blocks = _object(totals.get("block_reasons"), f"{where}.block_reasons")
+    ratios: dict[str, float] = {}
+    for reason, entry in blocks.items():
+        entry_where = f"{where}.block_reasons.{reason}"
+        ratio = _number(_object(entry, entry_where).get("ratio"), f"{entry_where}.ratio")
+        if ratio is not None:
+            ratios[reason] = round(ratio if ratio > 1.0 else ratio * 100.0, 1)
+    metrics["_edge_block_ratios"] = ratios
+
+    runtime = _object(report.get("runtime"), f"{path}: runtime")
+    utc = runtime.get("utc")
+    if utc is not None and not isinstance(utc, str):
+        raise SoakwatchError(f"{path}: runtime.utc: expected a string, got {utc!r}")
+    metrics["runtime_utc"] = utc
+    return metrics
+
+
+def _read_kpi(path: Path) -> tuple[str, list[str]]:
+    gate = read_json_object(path)
+    verdict = gate.get("verdict")
+    if verdict not in VERDICTS:
+        allowed = ", ".join(VERDICTS)
+        raise SoakwatchError(f"{path}: verdict must be one of {allowed}, got {verdict!r}")
+    reasons = gate.get("reasons", [])
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise SoakwatchError(f"{path}: reasons must be a list of strings")
+    return str(verdict), list(reasons)
+
+
+def _read_advice(path: Path) -> list[str]:
+    advice = read_json_object(path).get("advice", [])
+    if not isinstance(advice, list) or not all(isinstance(a, str) for a in advice):
+        raise SoakwatchError(f"{path}: advice must be a list of strings")
+    return list(advice)
+
+
+def summarize_iteration(
+    artifacts_dir: Path | str,
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> dict[str, Any]:
+    """Read one iteration's artifacts and return the seed's summary plus what real files carry.
+
+    EDGE_REPORT.json is required; KPI_GATE.json, EDGE_SENTINEL.json and
+    audit.jsonl are used when present. Raises :class:`SoakwatchError` for any
+    malformed file.
+    """
+    directory = Path(artifacts_dir)
+    if not directory.is_dir():
+        raise SoakwatchError(f"{directory}: artifacts directory not found")
+    edge = _read_edge(directory / EDGE_REPORT)
+    edge_ratios = edge.pop("_edge_block_ratios")
+
+    audit_path = directory / AUDIT_LOG
+    audit: dict[str, Any] | None = None
+    if audit_path.is_file():
+        counted = count_reasons(audit_path)
+        blocks = {"ratios": counted.ratios(), "counts": counted.counts, "source": AUDIT_LOG}
+        audit = {"lines": counted.lines, "truncated_last_line": counted.truncated_last_line}
+    elif edge_ratios:
+        blocks = {"ratios": edge_ratios, "source": EDGE_REPORT}
+    else:
+        blocks = {"ratios": {}, "source": None}
+
+    kpi_path = directory / KPI_GATE
+    if kpi_path.is_file():
+        verdict, reasons = _read_kpi(kpi_path)
+        kpi_source = KPI_GATE
+    else:
+        verdict, reasons = evaluate_kpi(edge, thresholds)
+        kpi_source = "computed"
+
+    sentinel = directory / EDGE_SENTINEL
+    return {
+        **edge,
+        "blocks": blocks,
+        "audit": audit,
+        "kpi_verdict": verdict,
+        "kpi_reasons": reasons,
+        "kpi_source": kpi_source,
+        "sentinel_advice": _read_advice(sentinel) if sentinel.is_file() else [],
+    }

@@ -1,0 +1,94 @@
+"""``process_iteration``: summarize, advise, write the iteration's files, print the markers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .files import dumps, upsert_list_entry, write_atomic
+from .kpi import Threshold
+from .markers import iteration_markers
+from .summary import summarize_iteration
+from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuning
+
+TUNING_REPORT = "TUNING_REPORT.json"
+
+
+def iter_summary_name(iteration: int) -> str:
+    return f"ITER_SUMMARY_{iteration}.json"
+
+
+def report_entry(
+    iteration: int, summary: Mapping[str, Any], tuning: Mapping[str, Any]
+) -> dict[str, Any]:
+    """One TUNING_REPORT.json entry: the seed's fields plus the drivers."""
+    return {
+        "iteration": iteration,
+        "runtime_utc": summary.get("runtime_utc"),
+        "net_bps": summary.get("net_bps"),
+        "kpi_verdict": summary.get("kpi_verdict"),
+        "neg_edge_drivers": summary.get("neg_edge_drivers", []),
+        "suggested_deltas": dict(tuning.get("deltas") or {}),
+        "rationale": tuning.get("rationale"),
+        "applied": bool(tuning.get("applied")),
+    }
+
+
+def write_iteration_files(
+    output_dir: Path,
+    iteration: int,
+    record: Mapping[str, Any],
+    entry: dict[str, Any],
+) -> None:
+    """ITER_SUMMARY_N.json (atomically) and its entry in TUNING_REPORT.json."""
+    write_atomic(output_dir / iter_summary_name(iteration), dumps(record) + "\n")
+    upsert_list_entry(output_dir / TUNING_REPORT, entry, key="iteration")
+
+
+def process_iteration(
+    iteration_idx: int,
+    artifacts_dir: Path | str,
+    output_dir: Path | str,
+    current_overrides: Mapping[str, float] | None = None,
+    print_markers: bool = True,
+    *,
+    auto_tune: bool = False,
+    rules: TuningRules = DEFAULT_RULES,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    thresholds: Mapping[str, Threshold] | None = None,
+    soak: str | None = None,
+    emit: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """All-in-one, as the seed's runner calls it after each iteration.
+
+    Returns the ITER_SUMMARY record: ``iteration``, ``summary``, ``tuning``,
+    ``overrides`` (what the iteration ran with) and ``next_overrides`` (what the
+    next one should run with: the advice applied within bounds when
+    ``auto_tune``, else unchanged).
+    """
+    overrides = dict(current_overrides or {})
+    summary = summarize_iteration(artifacts_dir, thresholds)
+    tuning = propose_micro_tuning(summary, overrides, rules)
+    next_overrides = overrides
+    if auto_tune and tuning["deltas"]:
+        applied = apply_tuning(overrides, tuning["deltas"], bounds)
+        next_overrides = applied["overrides"]
+        tuning["applied"] = True
+        tuning["clamped"] = applied["clamped"]
+    record: dict[str, Any] = {
+        "iteration": iteration_idx,
+        "summary": summary,
+        "tuning": tuning,
+        "overrides": overrides,
+        "next_overrides": next_overrides,
+    }
+    if soak:
+        record["soak"] = soak
+    write_iteration_files(
+        Path(output_dir), iteration_idx, record, report_entry(iteration_idx, summary, tuning)
+    )
+    if print_markers:
+        for line in iteration_markers(iteration_idx, summary, tuning, soak):
+            emit(line)
+    return record
