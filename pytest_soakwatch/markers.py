@@ -15,19 +15,17 @@ def _net(value: float | None) -> str:
     return "n/a" if value is None else repr(value)
 
 
-def iteration_markers(
-    iteration: int, summary: Mapping[str, Any], tuning: Mapping[str, Any], soak: str | None = None
-) -> list[str]:
-    """SUMMARY, SUGGEST and (when there is advice) RATIONALE lines for one iteration."""
-    drivers = list(summary.get("neg_edge_drivers") or [])
+def iteration_markers(entry: Mapping[str, Any], soak: str | None = None) -> list[str]:
+    """SUMMARY, SUGGEST and (when there is advice) RATIONALE lines for a TUNING_REPORT entry."""
+    drivers = list(entry.get("neg_edge_drivers") or [])
     lines = [
-        f"| iter_watch | SUMMARY | {_soak_prefix(soak)}iter={iteration} "
-        f"net={_net(summary.get('net_bps'))} drivers={drivers!r} kpi={summary.get('kpi_verdict')} |"
+        f"| iter_watch | SUMMARY | {_soak_prefix(soak)}iter={entry['iteration']} "
+        f"net={_net(entry.get('net_bps'))} drivers={drivers!r} kpi={entry.get('kpi_verdict')} |"
     ]
-    deltas = tuning.get("deltas") or {}
+    deltas = entry.get("suggested_deltas") or {}
     if deltas:
         lines.append(f"| iter_watch | SUGGEST | {json.dumps(deltas, sort_keys=True)} |")
-        lines.append(f"| iter_watch | RATIONALE | {tuning.get('rationale', '')} |")
+        lines.append(f"| iter_watch | RATIONALE | {entry.get('rationale', '')} |")
     else:
         lines.append("| iter_watch | SUGGEST | (none) |")
     return lines

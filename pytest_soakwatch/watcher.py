@@ -22,12 +22,13 @@ def iter_summary_name(iteration: int) -> str:
 def report_entry(
     iteration: int, summary: Mapping[str, Any], tuning: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """One TUNING_REPORT.json entry: the seed's fields plus the drivers."""
+    """One TUNING_REPORT.json entry: the seed's fields plus drivers and KPI reasons."""
     return {
         "iteration": iteration,
         "runtime_utc": summary.get("runtime_utc"),
         "net_bps": summary.get("net_bps"),
         "kpi_verdict": summary.get("kpi_verdict"),
+        "kpi_reasons": list(summary.get("kpi_reasons") or []),
         "neg_edge_drivers": summary.get("neg_edge_drivers", []),
         "suggested_deltas": dict(tuning.get("deltas") or {}),
         "rationale": tuning.get("rationale"),
@@ -46,6 +47,40 @@ def write_iteration_files(
     upsert_list_entry(output_dir / TUNING_REPORT, entry, key="iteration")
 
 
+def evaluate_iteration(
+    iteration_idx: int,
+    artifacts_dir: Path | str,
+    current_overrides: Mapping[str, float] | None = None,
+    *,
+    auto_tune: bool = False,
+    rules: TuningRules = DEFAULT_RULES,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    thresholds: Mapping[str, Threshold] | None = None,
+) -> dict[str, Any]:
+    """Summarize and advise without writing anything: the ITER_SUMMARY record.
+
+    ``overrides`` is what the iteration ran with; ``next_overrides`` what the
+    next one should run with (the advice applied within bounds when
+    ``auto_tune``, else unchanged).
+    """
+    overrides = dict(current_overrides or {})
+    summary = summarize_iteration(artifacts_dir, thresholds)
+    tuning = propose_micro_tuning(summary, overrides, rules)
+    next_overrides = overrides
+    if auto_tune and tuning["deltas"]:
+        applied = apply_tuning(overrides, tuning["deltas"], bounds)
+        next_overrides = applied["overrides"]
+        tuning["applied"] = True
+        tuning["clamped"] = applied["clamped"]
+    return {
+        "iteration": iteration_idx,
+        "summary": summary,
+        "tuning": tuning,
+        "overrides": overrides,
+        "next_overrides": next_overrides,
+    }
+
+
 def process_iteration(
     iteration_idx: int,
     artifacts_dir: Path | str,
@@ -62,33 +97,24 @@ def process_iteration(
 ) -> dict[str, Any]:
     """All-in-one, as the seed's runner calls it after each iteration.
 
-    Returns the ITER_SUMMARY record: ``iteration``, ``summary``, ``tuning``,
-    ``overrides`` (what the iteration ran with) and ``next_overrides`` (what the
-    next one should run with: the advice applied within bounds when
-    ``auto_tune``, else unchanged).
+    Evaluates the iteration (:func:`evaluate_iteration`), writes
+    ITER_SUMMARY_N.json and its TUNING_REPORT.json entry into ``output_dir``,
+    emits the markers and returns the record.
     """
-    overrides = dict(current_overrides or {})
-    summary = summarize_iteration(artifacts_dir, thresholds)
-    tuning = propose_micro_tuning(summary, overrides, rules)
-    next_overrides = overrides
-    if auto_tune and tuning["deltas"]:
-        applied = apply_tuning(overrides, tuning["deltas"], bounds)
-        next_overrides = applied["overrides"]
-        tuning["applied"] = True
-        tuning["clamped"] = applied["clamped"]
-    record: dict[str, Any] = {
-        "iteration": iteration_idx,
-        "summary": summary,
-        "tuning": tuning,
-        "overrides": overrides,
-        "next_overrides": next_overrides,
-    }
+    record = evaluate_iteration(
+        iteration_idx,
+        artifacts_dir,
+        current_overrides,
+        auto_tune=auto_tune,
+        rules=rules,
+        bounds=bounds,
+        thresholds=thresholds,
+    )
     if soak:
         record["soak"] = soak
-    write_iteration_files(
-        Path(output_dir), iteration_idx, record, report_entry(iteration_idx, summary, tuning)
-    )
+    entry = report_entry(iteration_idx, record["summary"], record["tuning"])
+    write_iteration_files(Path(output_dir), iteration_idx, record, entry)
     if print_markers:
-        for line in iteration_markers(iteration_idx, summary, tuning, soak):
+        for line in iteration_markers(entry, soak):
             emit(line)
     return record

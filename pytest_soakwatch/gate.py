@@ -1,0 +1,49 @@
+"""The KPI gate: one rule, used by the gate item and by the session-finish backstop."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one iteration left for the gate: a verdict, or ``None`` when it broke."""
+
+    verdict: str | None
+    reasons: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class GateResult:
+    verdict: str | None
+    reasons: Sequence[str]
+    failed: bool
+    message: str
+
+
+def judge(outcomes: Mapping[int, Outcome], mode: str = "final") -> GateResult | None:
+    """Judge a soak from the outcomes of the iterations that ran (``None`` if none ran).
+
+    ``final``: the last iteration's verdict decides; ``any``: a FAIL anywhere
+    fails. Either way a last iteration without a verdict never passes.
+    """
+    if not outcomes:
+        return None
+    last = max(outcomes)
+    final = outcomes[last]
+    if final.verdict is None:
+        return GateResult(None, (), True, f"iteration {last} produced no KPI verdict")
+    if mode == "any":
+        failing = sorted(i for i, o in outcomes.items() if o.verdict == "FAIL")
+        if failing:
+            shown = ", ".join(map(str, failing))
+            reasons = [r for i in failing for r in outcomes[i].reasons]
+            unique = list(dict.fromkeys(reasons))
+            return GateResult("FAIL", unique, True, f"KPI verdict FAIL in iteration(s) {shown}")
+    reasons = list(final.reasons)
+    failed = final.verdict == "FAIL"
+    message = f"KPI verdict {final.verdict} after iteration {last}"
+    if reasons:
+        message += f": {', '.join(reasons)}"
+    return GateResult(final.verdict, reasons, failed, message)

@@ -1,0 +1,92 @@
+"""pytest-soakwatch's pytest entry point: options, hooks and fixtures.
+
+Installed but not asked for (no ``--soak-iterations``), it registers nothing
+else and adds no items. Asked for, it registers one :class:`SoakPlugin`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import hookspecs, options
+from .iteration import SoakArtifacts, SoakIteration
+
+if TYPE_CHECKING:
+    from .soak import SoakPlugin
+
+PLUGIN_KEY: pytest.StashKey[SoakPlugin] = pytest.StashKey()
+HOW_TO_RUN = (
+    "needs a soak: run pytest with --soak-iterations=N and --soak-mock "
+    "(or a pytest_soak_run_iteration hook in conftest.py)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.register(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not options.is_requested(config):
+        return
+    from .soak import SoakPlugin
+
+    plugin = SoakPlugin(config, options.resolve(config))
+    config.stash[PLUGIN_KEY] = plugin
+    config.pluginmanager.register(plugin, "soakwatch-soak")
+
+
+def _requested(request: pytest.FixtureRequest) -> tuple[Any, str, int]:
+    plugin = request.config.stash.get(PLUGIN_KEY, None)
+    param = getattr(request, "param", None)
+    if plugin is None or param is None:
+        pytest.skip(HOW_TO_RUN)
+    soak, index = param
+    return plugin, soak, index
+
+
+@pytest.fixture
+def soak_iteration(request: pytest.FixtureRequest) -> SoakIteration:
+    """The soak iteration this test runs after (the test runs once per iteration)."""
+    plugin, soak, index = _requested(request)
+    iteration: SoakIteration = plugin.completed_iteration(soak, index)
+    return iteration
+
+
+@pytest.fixture
+def soak_record(request: pytest.FixtureRequest, soak_iteration: SoakIteration) -> dict[str, Any]:
+    """The iteration's ITER_SUMMARY record (summary, tuning, overrides)."""
+    record: dict[str, Any] = request.config.stash[PLUGIN_KEY].record(soak_iteration)
+    return record
+
+
+@pytest.fixture
+def soak_summary(soak_record: dict[str, Any]) -> dict[str, Any]:
+    """The iteration's summary, as ``summarize_iteration`` returns it."""
+    summary: dict[str, Any] = soak_record["summary"]
+    return summary
+
+
+@pytest.fixture
+def soak_tuning(soak_record: dict[str, Any]) -> dict[str, Any]:
+    """The iteration's tuning advice (deltas, rationale, applied, conditions)."""
+    tuning: dict[str, Any] = soak_record["tuning"]
+    return tuning
+
+
+@pytest.fixture
+def soak_overrides(soak_iteration: SoakIteration) -> Mapping[str, float]:
+    """The overrides the iteration ran with (read-only)."""
+    return soak_iteration.overrides
+
+
+@pytest.fixture
+def soak_artifacts(soak_iteration: SoakIteration) -> SoakArtifacts:
+    """The iteration's artifact files, parsed on first use."""
+    return SoakArtifacts(soak_iteration.artifacts_dir)

@@ -1,0 +1,122 @@
+"""The controller's side of a soak: cumulative files, live markers, the summary and the backstop.
+
+Everything here is driven by test reports, so it works the same in a serial
+run and on the pytest-xdist controller, where items run elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .files import upsert_list_entry
+from .gate import GateResult, Outcome, judge
+from .markers import error_marker, gate_marker, iteration_markers
+from .properties import entry_from_properties, soak_properties
+from .runner import LOG_NAME, SoakSpec
+from .watcher import TUNING_REPORT
+
+
+class SoakReporter:
+    """Collects each soak's results from reports; writes TUNING_REPORT.json and the log."""
+
+    def __init__(self, config: pytest.Config, specs: Mapping[str, SoakSpec], gate: str) -> None:
+        self.config = config
+        self.specs = specs
+        self.gate = gate
+        self.entries: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in specs}
+        self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
+
+    def _label(self, soak: str) -> str | None:
+        return None if len(self.specs) == 1 and soak == "default" else soak
+
+    def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            for line in lines:
+                terminal.write_line(line)
+        spec.out.mkdir(parents=True, exist_ok=True)
+        with (spec.out / LOG_NAME).open("a", encoding="utf-8") as log:
+            log.writelines(line + "\n" for line in lines)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record an iteration once its item is done (after the terminal showed its outcome)."""
+        if report.when != "teardown":
+            return
+        found = soak_properties(report.user_properties)
+        spec = self.specs.get(str(found.get("soak")))
+        if spec is None or "iteration" not in found:
+            return
+        index = int(found["iteration"])
+        label = self._label(spec.name)
+        if "error" in found or "kpi_verdict" not in found:
+            message = str(found.get("error", "the iteration did not complete"))
+            self.outcomes[spec.name][index] = Outcome(None)
+            self._emit(spec, [error_marker(index, message, label)])
+            return
+        entry = entry_from_properties(found)
+        self.config.hook.pytest_soak_report_entry(soak=spec.name, entry=entry)
+        self.entries[spec.name][index] = entry
+        self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], entry["kpi_reasons"])
+        upsert_list_entry(spec.out / TUNING_REPORT, entry, key="iteration")
+        self._emit(spec, iteration_markers(entry, label))
+
+    def results(self) -> dict[str, GateResult | None]:
+        return {name: judge(self.outcomes[name], self.gate) for name in self.specs}
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        write = terminalreporter.write_line
+        terminalreporter.section("soakwatch")
+        header = (
+            f"{'soak':<12} {'iter':>4} {'net_bps':>8} {'kpi':<5} {'applied':<7} drivers / advice"
+        )
+        write(header)
+        for name, entries in self.entries.items():
+            for index in sorted(self.outcomes[name]):
+                entry = entries.get(index)
+                if entry is None:
+                    write(f"{name:<12} {index:>4} {'-':>8} {'ERROR':<5} {'-':<7} (no summary)")
+                    continue
+                net = "n/a" if entry["net_bps"] is None else f"{entry['net_bps']:.2f}"
+                advice = ", ".join(f"{k} {v:+g}" for k, v in entry["suggested_deltas"].items())
+                drivers = ", ".join(entry["neg_edge_drivers"]) or "-"
+                applied = "yes" if entry["applied"] else "no"
+                write(
+                    f"{name:<12} {index:>4} {net:>8} {entry['kpi_verdict']:<5} {applied:<7} "
+                    f"{drivers} / {advice or '-'}"
+                )
+        for name, result in self.results().items():
+            if result is None:
+                write(f"soak {name!r}: no iteration ran", yellow=True)
+                continue
+            marker = gate_marker(result.verdict, result.reasons, self._label(name))
+            color = {"PASS": "green", "WARN": "yellow"}.get(str(result.verdict), "red")
+            write(marker, **{color: True})
+            self._log(name, marker)
+
+    def _log(self, name: str, line: str) -> None:
+        spec = self.specs[name]
+        with (spec.out / LOG_NAME).open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
+        """Backstop: a FAIL verdict fails the run even when the gate item was deselected."""
+        failing = [
+            f"{name}: {result.message}"
+            for name, result in self.results().items()
+            if result is not None and result.failed
+        ]
+        if failing and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            if terminal is not None:
+                terminal.write_line("soakwatch: KPI gate failed: " + "; ".join(failing), red=True)
+        return (yield)
+
+
+def soak_log_path(spec: SoakSpec) -> Path:
+    return spec.out / LOG_NAME

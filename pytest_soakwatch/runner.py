@@ -1,0 +1,151 @@
+"""Running one soak's iterations in order, where the items run (a worker, or the only process)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from .errors import SoakwatchError
+from .files import dumps, write_atomic
+from .gate import Outcome
+from .iteration import SoakIteration
+from .options import Settings
+from .overrides import Overrides, validate_overrides
+from .strictjson import read_json_object
+from .summary import AUDIT_LOG, EDGE_REPORT, EDGE_SENTINEL, KPI_GATE
+from .watcher import TUNING_REPORT, evaluate_iteration, iter_summary_name
+
+ARTIFACTS = (EDGE_REPORT, KPI_GATE, EDGE_SENTINEL, AUDIT_LOG)
+LOG_NAME = "soakwatch.log"
+
+
+@dataclass(frozen=True)
+class SoakSpec:
+    """A soak's identity: its name, where it writes, and its simulator scenario and seed."""
+
+    name: str
+    out: Path
+    iterations: int
+    scenario: str
+    seed: int
+
+
+@dataclass
+class SoakRunner:
+    """The overrides chain and results of one soak in this process."""
+
+    spec: SoakSpec
+    settings: Settings
+    base: Overrides
+    hook: Any
+    whole_soak_selected: bool = True
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)
+    started_with: dict[int, dict[str, float]] = field(default_factory=dict)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    iterations: dict[int, SoakIteration] = field(default_factory=dict)
+
+    def starting_overrides(self, index: int) -> tuple[dict[str, float], str]:
+        """Where iteration ``index`` starts from, and a phrase saying so."""
+        previous = index - 1
+        if previous in self.records:
+            return dict(self.records[previous]["next_overrides"]), f"iteration {previous}"
+        if previous in self.started_with:
+            return dict(self.started_with[previous]), f"iteration {previous} (unchanged: it broke)"
+        if previous >= 1:
+            recorded = self.spec.out / iter_summary_name(previous)
+            if recorded.is_file():
+                values = read_json_object(recorded).get("next_overrides")
+                if not isinstance(values, dict):
+                    raise SoakwatchError(f"{recorded}: 'next_overrides' must be an object")
+                checked = validate_overrides(values, str(recorded), self.settings.bounds)
+                return checked, f"{recorded.name} of the previous run"
+        sources = " + ".join(dict.fromkeys(self.base.sources.values())) or "defaults"
+        return dict(self.base.values), sources
+
+    def clean_outputs(self) -> None:
+        """Remove what an earlier soak left in the output directory (our files only)."""
+        out = self.spec.out
+        for path in out.glob("ITER_SUMMARY_*.json"):
+            path.unlink()
+        for name in (TUNING_REPORT, LOG_NAME):
+            (out / name).unlink(missing_ok=True)
+        for name in ("iterations", "artifacts"):
+            shutil.rmtree(out / name, ignore_errors=True)
+
+    def run(self, index: int) -> dict[str, Any]:
+        """Run iteration ``index``: the runner hook, then summary, advice and ITER_SUMMARY_N."""
+        if index == 1 and self.whole_soak_selected:
+            self.clean_outputs()
+        overrides, source = self.starting_overrides(index)
+        self.started_with[index] = overrides
+        self.outcomes[index] = Outcome(None)
+        artifacts_dir = self.spec.out / "iterations" / str(index)
+        shutil.rmtree(artifacts_dir, ignore_errors=True)
+        artifacts_dir.mkdir(parents=True)
+        iteration = SoakIteration(
+            soak=self.spec.name,
+            index=index,
+            total=self.spec.iterations,
+            overrides=MappingProxyType(dict(overrides)),
+            artifacts_dir=artifacts_dir,
+            output_dir=self.spec.out,
+            overrides_source=source,
+            scenario=self.spec.scenario if self.settings.mock else None,
+            seed=self.spec.seed,
+        )
+        try:
+            if self.hook.pytest_soak_run_iteration(iteration=iteration) is None:
+                pytest.fail(
+                    f"no pytest_soak_run_iteration implementation ran soak {self.spec.name!r} "
+                    f"iteration {index}",
+                    pytrace=False,
+                )
+            record = evaluate_iteration(
+                index,
+                artifacts_dir,
+                overrides,
+                auto_tune=self.settings.auto_tune,
+                rules=self.settings.rules,
+                bounds=self.settings.bounds,
+                thresholds=self.settings.thresholds,
+            )
+        finally:
+            mirror_latest(artifacts_dir, self.spec.out / "artifacts")
+        record.update(soak=self.spec.name, overrides_source=source)
+        write_atomic(self.spec.out / iter_summary_name(index), dumps(record) + "\n")
+        self.records[index] = record
+        self.iterations[index] = iteration
+        summary = record["summary"]
+        self.outcomes[index] = Outcome(summary["kpi_verdict"], tuple(summary["kpi_reasons"]))
+        self.hook.pytest_soak_iteration_done(
+            iteration=iteration, summary=summary, tuning=record["tuning"]
+        )
+        return record
+
+
+def mirror_latest(source: Path, target: Path) -> None:
+    """Make ``target`` show the iteration's artifacts, hard-linked so large files are not doubled.
+
+    The seed's CI reads ``<out>/artifacts/KPI_GATE.json``; a file the iteration
+    did not write is removed so a stale verdict never lingers. Where hard
+    links are not supported, files are copied.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ARTIFACTS:
+        origin, link = source / name, target / name
+        if not origin.is_file():
+            link.unlink(missing_ok=True)
+            continue
+        staged = target / f".{name}.new"
+        staged.unlink(missing_ok=True)
+        try:
+            os.link(origin, staged)
+        except OSError:
+            shutil.copyfile(origin, staged)
+        os.replace(staged, link)

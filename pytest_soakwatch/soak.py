@@ -1,0 +1,149 @@
+"""The plugin object registered when a soak is asked for: items, ordering and fixtures' data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import SoakwatchError
+from .items import ROOT, IterationItem, SoakItem, make_items
+from .iteration import SoakIteration
+from .options import Settings
+from .overrides import load_overrides
+from .reporting import SoakReporter
+from .runner import SoakRunner, SoakSpec
+
+DEFAULT_SOAK = "default"
+PARAM = "soak_iteration"
+
+
+class MockRunner:
+    """``--soak-mock``: the built-in simulator answers the runner hook before any conftest."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_soak_run_iteration(self, iteration: SoakIteration) -> bool:
+        from .simulator import simulate_iteration
+
+        simulate_iteration(
+            iteration.artifacts_dir,
+            iteration.overrides,
+            iteration=iteration.index,
+            scenario=iteration.scenario or "calm",
+            seed=iteration.seed,
+        )
+        return True
+
+
+def _is_selector(arg: str, invocation_dir: Path) -> bool:
+    """``soakwatch`` (unless such a path exists) or a soak node id: not a path to collect."""
+    if arg.startswith(ROOT + "::"):
+        return True
+    return arg == ROOT and not (invocation_dir / ROOT).exists()
+
+
+def _selected(nodeid: str, selectors: list[str]) -> bool:
+    return any(
+        nodeid == s or nodeid.startswith(s + "::") or nodeid.startswith(s + "[") or s == ROOT
+        for s in selectors
+    )
+
+
+class SoakPlugin:
+    """One run's soaks: makes their items, runs them in order, feeds the fixtures."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        try:
+            base = load_overrides(settings.overrides, bounds=settings.bounds)
+        except SoakwatchError as exc:
+            raise pytest.UsageError(f"invalid overrides: {exc}") from None
+        assert settings.iterations is not None
+        spec = SoakSpec(
+            name=DEFAULT_SOAK,
+            out=settings.out,
+            iterations=settings.iterations,
+            scenario=settings.mock_scenario,
+            seed=settings.seed,
+        )
+        self.runners = {
+            spec.name: SoakRunner(spec=spec, settings=settings, base=base, hook=config.hook)
+        }
+        invocation_dir = config.invocation_params.dir
+        self.selectors = [a for a in config.args if _is_selector(a, invocation_dir)]
+        if self.selectors:
+            config.args[:] = [a for a in config.args if a not in self.selectors]
+        if settings.mock:
+            config.pluginmanager.register(MockRunner(), "soakwatch-mock")
+        if not hasattr(config, "workerinput"):
+            specs = {name: runner.spec for name, runner in self.runners.items()}
+            config.pluginmanager.register(
+                SoakReporter(config, specs, settings.gate), "soakwatch-reporter"
+            )
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if PARAM not in metafunc.fixturenames:
+            return
+        keys = [
+            (name, index)
+            for name, runner in self.runners.items()
+            for index in range(1, runner.spec.iterations + 1)
+        ]
+        metafunc.parametrize(PARAM, keys, indirect=True, ids=[f"{s}-iter{i}" for s, i in keys])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Add the soak items; run each user test right after the iteration it checks."""
+        if not self.settings.mock and not config.hook.pytest_soak_run_iteration.get_hookimpls():
+            raise pytest.UsageError(
+                "soakwatch: --soak-iterations needs something to run each iteration: pass "
+                "--soak-mock for the built-in simulator, or implement "
+                "pytest_soak_run_iteration(iteration) in conftest.py"
+            )
+        dependents: dict[tuple[str, int], list[pytest.Item]] = {}
+        ordered: list[pytest.Item] = []
+        for item in items:
+            callspec = getattr(item, "callspec", None)
+            key = callspec.params.get(PARAM) if callspec is not None else None
+            if key is None:
+                ordered.append(item)
+            else:
+                dependents.setdefault(tuple(key), []).append(item)
+        for name, runner in self.runners.items():
+            for soak_item in make_items(session, runner):
+                if self.selectors and not _selected(soak_item.nodeid, self.selectors):
+                    continue
+                ordered.append(soak_item)
+                if isinstance(soak_item, IterationItem):
+                    ordered.extend(dependents.pop((name, soak_item.index), []))
+        for rest in dependents.values():
+            ordered.extend(rest)
+        items[:] = ordered
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """A soak whose every iteration is selected starts afresh (old outputs removed)."""
+        for name, runner in self.runners.items():
+            chosen = {
+                item.index
+                for item in session.items
+                if isinstance(item, IterationItem) and item.runner.spec.name == name
+            }
+            runner.whole_soak_selected = len(chosen) == runner.spec.iterations
+
+    def completed_iteration(self, soak: str, index: int) -> SoakIteration:
+        """The iteration a user's test checks; skips when it did not complete in this run."""
+        runner = self.runners[soak]
+        if index not in runner.records:
+            state = "broke" if index in runner.started_with else "did not run in this session"
+            pytest.skip(f"soak {soak!r} iteration {index} {state}")
+        return runner.iterations[index]
+
+    def record(self, iteration: SoakIteration) -> dict[str, Any]:
+        return self.runners[iteration.soak].records[iteration.index]
+
+
+__all__ = ["SoakItem", "SoakPlugin"]
