@@ -6,7 +6,7 @@ usable without pytest; the pytest plugin lives in :mod:`pytest_soakwatch.plugin`
 
 from __future__ import annotations
 
-from .errors import SoakwatchError
+from .errors import SoakKpiWarning, SoakwatchError
 from .kpi import DEFAULT_THRESHOLDS, Threshold, evaluate_kpi
 from .overrides import Overrides, default_overrides, load_overrides, validate_overrides
 from .summary import summarize_iteration
@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_RULES",
     "DEFAULT_THRESHOLDS",
     "Overrides",
+    "SoakKpiWarning",
     "SoakwatchError",
     "Threshold",
     "TuningRules",

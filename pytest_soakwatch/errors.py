@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+class SoakKpiWarning(UserWarning):
+    """An iteration's KPI verdict was WARN (or FAIL while only the final verdict gates).
+
+    A warning, so users decide with pytest's ``filterwarnings``: ignore it, or
+    make WARN fail the run with ``error::pytest_soakwatch.SoakKpiWarning``.
+    """
+
+
 class SoakwatchError(ValueError):
     """Bad input: a malformed artifact, an invalid override or setting.
 

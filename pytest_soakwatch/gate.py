@@ -21,6 +21,9 @@ class GateResult:
     failed: bool
     message: str
 
+    def as_json(self) -> dict[str, object]:
+        return {"verdict": self.verdict, "reasons": list(self.reasons), "failed": self.failed}
+
 
 def judge(outcomes: Mapping[int, Outcome], mode: str = "final") -> GateResult | None:
     """Judge a soak from the outcomes of the iterations that ran (``None`` if none ran).

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import SoakwatchError
+from .errors import SoakKpiWarning, SoakwatchError
 from .gate import judge
 from .properties import entry_properties
 from .watcher import report_entry
@@ -19,19 +19,38 @@ if TYPE_CHECKING:
 ROOT = "soakwatch"
 
 
-class SoakKpiWarning(UserWarning):
-    """An iteration's KPI verdict was WARN (or FAIL while only the final verdict gates)."""
-
-
 def soak_nodeid(soak: str) -> str:
     return f"{ROOT}::{soak}"
 
 
 class Soak(pytest.Collector):
-    """The collector node of one soak; it holds no files, its items are made by the plugin."""
+    """The collector of one soak: no file behind it, its items are the iterations and the gate."""
+
+    runner: SoakRunner
+    selectors: list[str]
 
     def collect(self) -> list[pytest.Item | pytest.Collector]:
-        return []
+        return [
+            item
+            for item in make_items(self, self.runner)
+            if not self.selectors or _selected(item.nodeid, self.selectors)
+        ]
+
+
+def _selected(nodeid: str, selectors: list[str]) -> bool:
+    return any(
+        s == ROOT or nodeid == s or nodeid.startswith((s + "::", s + "[")) for s in selectors
+    )
+
+
+def make_soak(session: pytest.Session, runner: SoakRunner, selectors: list[str]) -> Soak:
+    """The collector node of one soak, as a child of the session."""
+    name = runner.spec.name
+    soak = Soak.from_parent(session, name=name, nodeid=soak_nodeid(name), path=session.path / ROOT)
+    soak.extra_keyword_matches.add(ROOT)
+    soak.runner = runner
+    soak.selectors = selectors
+    return soak
 
 
 class SoakItem(pytest.Item):
@@ -65,8 +84,12 @@ class IterationItem(SoakItem):
         try:
             record = self.runner.run(self.index)
         except SoakwatchError as exc:
-            self.user_properties.append(("error", str(exc)))
-            pytest.fail(str(exc), pytrace=False)
+            problem = str(exc)
+        else:
+            problem = ""
+        if problem:  # failed outside the except block: one line, no exception chain
+            self.user_properties.append(("error", problem))
+            pytest.fail(problem, pytrace=False)
         entry = report_entry(self.index, record["summary"], record["tuning"])
         self.user_properties += entry_properties(entry)
 
@@ -86,22 +109,20 @@ class GateItem(SoakItem):
     """Fails when the soak's verdict is FAIL (or the last iteration left none)."""
 
     def runtest(self) -> None:
-        result = judge(self.runner.outcomes, self.runner.settings.gate)
+        """Judge this session's iterations; alone (``--lf``, a node id), the recorded ones."""
+        outcomes = self.runner.outcomes or self.runner.recorded_outcomes()
+        result = judge(outcomes, self.runner.settings.gate)
         if result is None:
-            pytest.skip(f"no iteration of soak {self.runner.spec.name!r} ran in this session")
+            pytest.skip(f"soak {self.runner.spec.name!r} has no iteration to judge")
         if result.failed:
             pytest.fail(result.message, pytrace=False)
         if result.verdict == "WARN":
             self.warn_kpi(result.message)
 
 
-def make_items(session: pytest.Session, runner: SoakRunner) -> list[SoakItem]:
+def make_items(parent: Soak, runner: SoakRunner) -> list[SoakItem]:
     """The soak's iteration items in order, then its gate item."""
     spec = runner.spec
-    parent = Soak.from_parent(
-        session, name=spec.name, nodeid=soak_nodeid(spec.name), path=session.path / ROOT
-    )
-    parent.extra_keyword_matches.add(ROOT)
     items: list[SoakItem] = []
     for index in range(1, spec.iterations + 1):
         iteration_item = IterationItem.from_parent(

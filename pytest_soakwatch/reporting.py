@@ -7,7 +7,6 @@ run and on the pytest-xdist controller, where items run elsewhere.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ class SoakReporter:
         self.gate = gate
         self.entries: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in specs}
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
+        self.backstop = ""
 
     def _label(self, soak: str) -> str | None:
         return None if len(self.specs) == 1 and soak == "default" else soak
@@ -88,6 +88,8 @@ class SoakReporter:
                     f"{name:<12} {index:>4} {net:>8} {entry['kpi_verdict']:<5} {applied:<7} "
                     f"{drivers} / {advice or '-'}"
                 )
+        if self.backstop:
+            write(self.backstop, red=True)
         for name, result in self.results().items():
             if result is None:
                 write(f"soak {name!r}: no iteration ran", yellow=True)
@@ -102,6 +104,14 @@ class SoakReporter:
         with (spec.out / LOG_NAME).open("a", encoding="utf-8") as log:
             log.write(line + "\n")
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
+        """pytest-json-report: each soak's verdict at the report's top level."""
+        json_report["soakwatch"] = {
+            name: None if result is None else result.as_json()
+            for name, result in self.results().items()
+        }
+
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
         """Backstop: a FAIL verdict fails the run even when the gate item was deselected."""
@@ -112,11 +122,5 @@ class SoakReporter:
         ]
         if failing and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-            if terminal is not None:
-                terminal.write_line("soakwatch: KPI gate failed: " + "; ".join(failing), red=True)
+            self.backstop = "soakwatch: KPI gate failed: " + "; ".join(failing)
         return (yield)
-
-
-def soak_log_path(spec: SoakSpec) -> Path:
-    return spec.out / LOG_NAME

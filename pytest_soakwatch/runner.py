@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .errors import SoakwatchError
-from .files import dumps, write_atomic
+from .files import dumps, read_json_list, write_atomic
 from .gate import Outcome
 from .iteration import SoakIteration
 from .options import Settings
@@ -68,6 +68,19 @@ class SoakRunner:
         sources = " + ".join(dict.fromkeys(self.base.sources.values())) or "defaults"
         return dict(self.base.values), sources
 
+    def recorded_outcomes(self) -> dict[int, Outcome]:
+        """The outcomes TUNING_REPORT.json holds; an iteration missing from it has no verdict."""
+        report = self.spec.out / TUNING_REPORT
+        if not report.is_file():
+            return {}
+        outcomes = dict.fromkeys(range(1, self.spec.iterations + 1), Outcome(None))
+        for entry in read_json_list(report):
+            if isinstance(entry, dict) and entry.get("iteration") in outcomes:
+                outcomes[entry["iteration"]] = Outcome(
+                    entry.get("kpi_verdict"), tuple(entry.get("kpi_reasons") or ())
+                )
+        return outcomes
+
     def clean_outputs(self) -> None:
         """Remove what an earlier soak left in the output directory (our files only)."""
         out = self.spec.out
@@ -115,8 +128,10 @@ class SoakRunner:
                 bounds=self.settings.bounds,
                 thresholds=self.settings.thresholds,
             )
-        finally:
-            mirror_latest(artifacts_dir, self.spec.out / "artifacts")
+        except BaseException:
+            mirror_latest(artifacts_dir, self.spec.out / "artifacts", with_verdict=False)
+            raise
+        mirror_latest(artifacts_dir, self.spec.out / "artifacts")
         record.update(soak=self.spec.name, overrides_source=source)
         write_atomic(self.spec.out / iter_summary_name(index), dumps(record) + "\n")
         self.records[index] = record
@@ -129,17 +144,18 @@ class SoakRunner:
         return record
 
 
-def mirror_latest(source: Path, target: Path) -> None:
+def mirror_latest(source: Path, target: Path, with_verdict: bool = True) -> None:
     """Make ``target`` show the iteration's artifacts, hard-linked so large files are not doubled.
 
     The seed's CI reads ``<out>/artifacts/KPI_GATE.json``; a file the iteration
-    did not write is removed so a stale verdict never lingers. Where hard
-    links are not supported, files are copied.
+    did not write is removed so a stale verdict never lingers, and so is the
+    verdict of an iteration that broke. Where hard links are not supported,
+    files are copied.
     """
     target.mkdir(parents=True, exist_ok=True)
     for name in ARTIFACTS:
         origin, link = source / name, target / name
-        if not origin.is_file():
+        if not origin.is_file() or (name == KPI_GATE and not with_verdict):
             link.unlink(missing_ok=True)
             continue
         staged = target / f".{name}.new"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .errors import SoakwatchError
-from .items import ROOT, IterationItem, SoakItem, make_items
+from .items import ROOT, IterationItem, SoakItem, make_soak
 from .iteration import SoakIteration
 from .options import Settings
 from .overrides import load_overrides
@@ -41,13 +42,6 @@ def _is_selector(arg: str, invocation_dir: Path) -> bool:
     if arg.startswith(ROOT + "::"):
         return True
     return arg == ROOT and not (invocation_dir / ROOT).exists()
-
-
-def _selected(nodeid: str, selectors: list[str]) -> bool:
-    return any(
-        nodeid == s or nodeid.startswith(s + "::") or nodeid.startswith(s + "[") or s == ROOT
-        for s in selectors
-    )
 
 
 class SoakPlugin:
@@ -93,11 +87,21 @@ class SoakPlugin:
         ]
         metafunc.parametrize(PARAM, keys, indirect=True, ids=[f"{s}-iter{i}" for s, i in keys])
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
+        """Add each soak's collector to what the session collects, as if it were a path."""
+        report = yield
+        if isinstance(collector, pytest.Session) and report.passed:
+            report.result.extend(
+                make_soak(collector, runner, self.selectors) for runner in self.runners.values()
+            )
+        return report
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        """Add the soak items; run each user test right after the iteration it checks."""
+        """Run each user test right after the iteration it checks."""
         if not self.settings.mock and not config.hook.pytest_soak_run_iteration.get_hookimpls():
             raise pytest.UsageError(
                 "soakwatch: --soak-iterations needs something to run each iteration: pass "
@@ -113,16 +117,14 @@ class SoakPlugin:
                 ordered.append(item)
             else:
                 dependents.setdefault(tuple(key), []).append(item)
-        for name, runner in self.runners.items():
-            for soak_item in make_items(session, runner):
-                if self.selectors and not _selected(soak_item.nodeid, self.selectors):
-                    continue
-                ordered.append(soak_item)
-                if isinstance(soak_item, IterationItem):
-                    ordered.extend(dependents.pop((name, soak_item.index), []))
+        arranged: list[pytest.Item] = []
+        for item in ordered:
+            arranged.append(item)
+            if isinstance(item, IterationItem):
+                arranged.extend(dependents.pop((item.runner.spec.name, item.index), []))
         for rest in dependents.values():
-            ordered.extend(rest)
-        items[:] = ordered
+            arranged.extend(rest)
+        items[:] = arranged
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """A soak whose every iteration is selected starts afresh (old outputs removed)."""
@@ -133,6 +135,23 @@ class SoakPlugin:
                 if isinstance(item, IterationItem) and item.runner.spec.name == name
             }
             runner.whole_soak_selected = len(chosen) == runner.spec.iterations
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_json_runtest_metadata(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """pytest-json-report: the iteration's summary and advice as the test's metadata."""
+        if call.when != "setup" or not isinstance(item, IterationItem):
+            return None
+        record = item.runner.records.get(item.index)
+        if record is None:
+            return None
+        return {
+            "soakwatch": {
+                "soak": item.runner.spec.name,
+                "iteration": item.index,
+                "summary": record["summary"],
+                "tuning": record["tuning"],
+            }
+        }
 
     def completed_iteration(self, soak: str, index: int) -> SoakIteration:
         """The iteration a user's test checks; skips when it did not complete in this run."""
