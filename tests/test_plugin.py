@@ -32,8 +32,12 @@ def pytest_soak_run_iteration(iteration):
 """
 
 
-def runner_conftest(verdicts: str = "{}", reasons: str = "{}", broken: str = "{}") -> str:
-    return f"VERDICTS = {verdicts}\nREASONS = {reasons}\nBROKEN = {broken}\n" + RUNNER
+def runner_conftest(
+    verdicts: str = "{}", reasons: str = "{}", broken: dict[int, str] | None = None
+) -> str:
+    """RUNNER with verdicts, reasons and artifact breakers (code as text) per iteration."""
+    breakers = ", ".join(f"{index}: {code}" for index, code in (broken or {}).items())
+    return f"VERDICTS = {verdicts}\nREASONS = {reasons}\nBROKEN = {{{breakers}}}\n" + RUNNER
 
 
 @pytest.fixture
@@ -169,8 +173,8 @@ def test_gate_any_fails_the_failing_iteration_and_the_gate(soak: pytest.Pytester
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(
         [
-            "FAILED soakwatch::default::iteration[[]1[]] - Failed: KPI verdict FAIL in iteration 1: "
-            "EDGE:adverse",
+            "FAILED soakwatch::default::iteration[[]1[]] - Failed: KPI verdict FAIL in "
+            "iteration 1: EDGE:adverse",
             "FAILED soakwatch::default::kpi_gate - Failed: KPI verdict FAIL in iteration(s) 1",
         ]
     )
@@ -213,7 +217,7 @@ BREAKERS = {
 def test_broken_iteration_errors_in_one_line_and_the_soak_goes_on(
     soak: pytest.Pytester, breaker: str, message: str
 ) -> None:
-    soak.makeconftest(runner_conftest(broken="{2: %s}" % BREAKERS[breaker]))
+    soak.makeconftest(runner_conftest(broken={2: BREAKERS[breaker]}))
     result = soak.runpytest("--soak-iterations=3", "--soak-auto-tune")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=3, errors=1)
@@ -229,7 +233,7 @@ def test_broken_iteration_errors_in_one_line_and_the_soak_goes_on(
 
 
 def test_broken_final_iteration_never_passes_the_gate(soak: pytest.Pytester) -> None:
-    soak.makeconftest(runner_conftest(broken="{2: %s}" % BREAKERS["missing"]))
+    soak.makeconftest(runner_conftest(broken={2: BREAKERS["missing"]}))
     result = soak.runpytest("--soak-iterations=2")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, failed=1, errors=1)
@@ -446,7 +450,7 @@ def test_user_tests_run_after_each_iteration_in_order(soak: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(
         [
             "soakwatch::default::iteration[[]1[]] PASSED*",
-            "test_user_tests_run_after_each_iteration_in_order.py::test_net[[]default-iter1[]] PASSED*",
+            "*_in_order.py::test_net[[]default-iter1[]] PASSED*",
             "*::test_overrides[[]default-iter1[]] PASSED*",
             "soakwatch::default::iteration[[]2[]] PASSED*",
             "*::test_net[[]default-iter2[]] PASSED*",
@@ -464,7 +468,7 @@ def test_failing_user_assertion_fails_its_item(soak: pytest.Pytester) -> None:
 
 
 def test_user_test_after_a_broken_iteration_is_skipped(soak: pytest.Pytester) -> None:
-    soak.makeconftest(runner_conftest(broken="{1: %s}" % BREAKERS["missing"]))
+    soak.makeconftest(runner_conftest(broken={1: BREAKERS["missing"]}))
     soak.makepyfile("def test_net(soak_summary): pass")
     result = soak.runpytest("--soak-iterations=2", "-rs")
     result.assert_outcomes(passed=3, errors=1, skipped=1)
