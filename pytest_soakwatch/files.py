@@ -13,6 +13,16 @@ from .errors import SoakwatchError
 from .strictjson import loads_strict
 
 _LIST_TAIL = b"\n]\n"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: What ``open(path, "w")`` would give a new file (read once: reading the umask sets it).
+_FILE_MODE = 0o666 & ~_umask()
 _TAIL_PROBE = 64 * 1024
 
 
@@ -26,6 +36,7 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; our files are ordinary ones
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
         _replace(Path(tmp), path)
@@ -77,6 +88,27 @@ def _last_entry_key(path: Path, key: str) -> Any:
     return entry.get(key) if isinstance(entry, dict) else None
 
 
+def _append(path: Path, data: bytes) -> None:
+    """Replace the list's closing bracket by ``data`` in one write; undo it if the write fails.
+
+    A process killed during that one small write is the only way to leave a
+    torn file (a full disk is undone here); ITER_SUMMARY_N.json files hold the
+    same entries.
+    """
+    with path.open("r+b", buffering=0) as stream:
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(size - len(_LIST_TAIL))
+        try:
+            view = memoryview(data)
+            while view:  # an unbuffered write may be short; the next one raises
+                view = view[stream.write(view) :]
+        except BaseException:
+            stream.seek(size - len(_LIST_TAIL))
+            stream.write(_LIST_TAIL)
+            stream.truncate(size)
+            raise
+
+
 def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
     """Put ``entry`` into the JSON list at ``path``, kept in order of ``entry[key]``.
 
@@ -88,10 +120,7 @@ def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
     if path.is_file():
         last = _last_entry_key(path, key)
         if isinstance(last, int) and isinstance(position, int) and last < position:
-            data = (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL
-            with path.open("r+b") as stream:
-                stream.seek(-len(_LIST_TAIL), os.SEEK_END)
-                stream.write(data)
+            _append(path, (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL)
             return
         entries = [
             e for e in read_json_list(path) if not (isinstance(e, dict) and e.get(key) == position)

@@ -30,6 +30,7 @@ class Setting:
     help: str
     flag: bool = False
     metavar: str | None = None
+    many: bool = False  # repeatable option, comma-separated variable, ini line list
 
     @property
     def option(self) -> str:
@@ -40,8 +41,12 @@ class Setting:
         return "soak_" + self.name
 
     @property
+    def ini(self) -> str:
+        return self.dest + ("s" if self.many else "")
+
+    @property
     def env(self) -> str:
-        return "SOAKWATCH_" + self.name.upper()
+        return "SOAKWATCH_" + self.ini.removeprefix("soak_").upper()
 
 
 SETTINGS = (
@@ -57,6 +62,12 @@ SETTINGS = (
     Setting(
         "gate", "fail on the final verdict only, or on any FAIL iteration", metavar="final|any"
     ),
+    Setting(
+        "name",
+        "declare a soak (repeatable): NAME, NAME:SCENARIO or NAME:SCENARIO:SEED",
+        metavar="NAME",
+        many=True,
+    ),
 )
 
 INI_TABLES = {
@@ -64,6 +75,15 @@ INI_TABLES = {
     "soak_bounds": "override bounds, one 'parameter = min max' a line",
     "soak_kpi_thresholds": "KPI limits, one 'metric = warn fail' a line ('-' for none)",
 }
+
+
+@dataclass(frozen=True)
+class SoakDeclaration:
+    """A named soak and, for the simulator, its own scenario and seed (``None``: the run's)."""
+
+    name: str
+    scenario: str | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +98,7 @@ class Settings:
     out: Path
     overrides: Path | None
     gate: str
+    soaks: tuple[SoakDeclaration, ...]
     rules: TuningRules
     bounds: Mapping[str, tuple[float, float]]
     thresholds: Mapping[str, Threshold]
@@ -89,9 +110,17 @@ def register(parser: pytest.Parser) -> None:
     for setting in SETTINGS:
         if setting.flag:
             group.addoption(setting.option, action="store_true", default=None, help=setting.help)
+        elif setting.many:
+            group.addoption(
+                setting.option, action="append", metavar=setting.metavar, help=setting.help
+            )
         else:
             group.addoption(setting.option, metavar=setting.metavar, help=setting.help)
-        parser.addini(setting.dest, f"{setting.help} [{setting.env}]", default=None)
+        help_text = f"{setting.help} [{setting.env}]"
+        if setting.many:
+            parser.addini(setting.ini, help_text, type="linelist", default=None)
+        else:
+            parser.addini(setting.ini, help_text, default=None)
     for key, help_text in INI_TABLES.items():
         parser.addini(key, help_text, type="linelist", default=[])
 
@@ -103,11 +132,12 @@ def _raw(config: pytest.Config, setting: Setting) -> tuple[Any, str, Path] | Non
         return value, setting.option, config.invocation_params.dir
     env = os.environ.get(setting.env, "").strip()
     if env:
-        return env, setting.env, config.invocation_params.dir
-    ini = config.getini(setting.dest)
-    if ini not in (None, ""):
+        value = env.replace(",", " ").split() if setting.many else env
+        return value, setting.env, config.invocation_params.dir
+    ini = config.getini(setting.ini)
+    if ini not in (None, "", []):
         base = config.inipath.parent if config.inipath else config.rootpath
-        return ini, f"ini {setting.dest}", base
+        return ini, f"ini {setting.ini}", base
     return None
 
 
@@ -214,6 +244,29 @@ def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
     return table
 
 
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _soaks(
+    values: list[str], source: str, scenarios: tuple[str, ...]
+) -> tuple[SoakDeclaration, ...]:
+    """Parse ``NAME[:SCENARIO[:SEED]]`` declarations; names are unique and path-safe."""
+    declared: dict[str, SoakDeclaration] = {}
+    for value in values:
+        name, *rest = value.strip().split(":")
+        if not name or not set(name) <= _NAME_CHARS or len(rest) > 2:
+            raise pytest.UsageError(
+                f"{source}: expected NAME[:SCENARIO[:SEED]] with a NAME of letters, digits, "
+                f"'_', '.' or '-', got {value!r}"
+            )
+        if name in declared:
+            raise pytest.UsageError(f"{source}: soak {name!r} is declared twice")
+        scenario = _choice(rest[0], source, scenarios) if rest else None
+        seed = _int(rest[1], source) if len(rest) > 1 else None
+        declared[name] = SoakDeclaration(name, scenario, seed)
+    return tuple(declared.values())
+
+
 def is_requested(config: pytest.Config) -> bool:
     """Cheap check used when the plugin is installed but maybe not asked for."""
     setting = SETTINGS[0]
@@ -243,6 +296,7 @@ def resolve(config: pytest.Config) -> Settings:
         out=_get(config, "out", path, config.rootpath / DEFAULT_OUT),
         overrides=_get(config, "overrides", path, None),
         gate=_get(config, "gate", lambda v, s, _: _choice(v, s, GATES), "final"),
+        soaks=_get(config, "name", lambda v, s, _: _soaks(v, s, scenarios), ()),
         rules=_rules(config),
         bounds=_bounds(config),
         thresholds=_thresholds(config),

@@ -50,9 +50,11 @@ def validate_overrides(
     for key, value in values.items():
         if key not in limits:
             known = ", ".join(sorted(limits))
-            raise SoakwatchError(f"{source}: unknown override {key!r} (known: {known})")
+            raise SoakwatchError(f"{source}: unknown override {key!r}={value!r} (known: {known})")
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SoakwatchError(f"{source}: override {key!r} must be a number, got {value!r}")
+        if isinstance(value, int) and abs(value) > 2**53:
+            raise SoakwatchError(f"{source}: override {key!r}={value!r} is too large")
         if not math.isfinite(value):
             raise SoakwatchError(f"{source}: override {key!r} must be finite, got {value!r}")
         low, high = limits[key]

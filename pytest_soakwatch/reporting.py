@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from .distributed import ROOT
 from .files import upsert_list_entry
 from .gate import GateResult, Outcome, judge
 from .markers import error_marker, gate_marker, iteration_markers
@@ -30,9 +31,6 @@ class SoakReporter:
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
         self.backstop = ""
 
-    def _label(self, soak: str) -> str | None:
-        return None if len(self.specs) == 1 and soak == "default" else soak
-
     def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
@@ -44,6 +42,9 @@ class SoakReporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record an iteration once its item is done (after the terminal showed its outcome)."""
+        if str(report.when) == "???":  # pytest-xdist: the worker died running this item
+            self._crashed(report)
+            return
         if report.when != "teardown":
             return
         found = soak_properties(report.user_properties)
@@ -51,7 +52,7 @@ class SoakReporter:
         if spec is None or "iteration" not in found:
             return
         index = int(found["iteration"])
-        label = self._label(spec.name)
+        label = spec.label
         if "error" in found or "kpi_verdict" not in found:
             message = str(found.get("error", "the iteration did not complete"))
             self.outcomes[spec.name][index] = Outcome(None)
@@ -63,6 +64,15 @@ class SoakReporter:
         self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], entry["kpi_reasons"])
         upsert_list_entry(spec.out / TUNING_REPORT, entry, key="iteration")
         self._emit(spec, iteration_markers(entry, label))
+
+    def _crashed(self, report: pytest.TestReport) -> None:
+        parts = report.nodeid.split("::")
+        spec = self.specs.get(parts[1]) if len(parts) == 3 and parts[0] == ROOT else None
+        if spec is None or not parts[2].startswith("iteration["):
+            return
+        index = int(parts[2][len("iteration[") : -1])
+        self.outcomes[spec.name][index] = Outcome(None)
+        self._emit(spec, [error_marker(index, report.longreprtext.strip(), spec.label)])
 
     def results(self) -> dict[str, GateResult | None]:
         return {name: judge(self.outcomes[name], self.gate) for name in self.specs}
@@ -94,7 +104,7 @@ class SoakReporter:
             if result is None:
                 write(f"soak {name!r}: no iteration ran", yellow=True)
                 continue
-            marker = gate_marker(result.verdict, result.reasons, self._label(name))
+            marker = gate_marker(result.verdict, result.reasons, self.specs[name].label)
             color = {"PASS": "green", "WARN": "yellow"}.get(str(result.verdict), "red")
             write(marker, **{color: True})
             self._log(name, marker)

@@ -34,6 +34,12 @@ class SoakSpec:
     iterations: int
     scenario: str
     seed: int
+    named: bool = False
+
+    @property
+    def label(self) -> str | None:
+        """How markers name the soak: not at all for the one unnamed soak (the seed's lines)."""
+        return self.name if self.named else None
 
 
 @dataclass

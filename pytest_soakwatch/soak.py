@@ -44,6 +44,32 @@ def _is_selector(arg: str, invocation_dir: Path) -> bool:
     return arg == ROOT and not (invocation_dir / ROOT).exists()
 
 
+def soak_specs(settings: Settings) -> list[SoakSpec]:
+    """The run's soaks: the declared ones under the output root, or one unnamed soak in it."""
+    assert settings.iterations is not None
+    if not settings.soaks:
+        return [
+            SoakSpec(
+                DEFAULT_SOAK,
+                settings.out,
+                settings.iterations,
+                settings.mock_scenario,
+                settings.seed,
+            )
+        ]
+    return [
+        SoakSpec(
+            name=soak.name,
+            out=settings.out / soak.name,
+            iterations=settings.iterations,
+            scenario=soak.scenario or settings.mock_scenario,
+            seed=settings.seed if soak.seed is None else soak.seed,
+            named=True,
+        )
+        for soak in settings.soaks
+    ]
+
+
 class SoakPlugin:
     """One run's soaks: makes their items, runs them in order, feeds the fixtures."""
 
@@ -54,16 +80,9 @@ class SoakPlugin:
             base = load_overrides(settings.overrides, bounds=settings.bounds)
         except SoakwatchError as exc:
             raise pytest.UsageError(f"invalid overrides: {exc}") from None
-        assert settings.iterations is not None
-        spec = SoakSpec(
-            name=DEFAULT_SOAK,
-            out=settings.out,
-            iterations=settings.iterations,
-            scenario=settings.mock_scenario,
-            seed=settings.seed,
-        )
         self.runners = {
             spec.name: SoakRunner(spec=spec, settings=settings, base=base, hook=config.hook)
+            for spec in soak_specs(settings)
         }
         invocation_dir = config.invocation_params.dir
         self.selectors = [a for a in config.args if _is_selector(a, invocation_dir)]
@@ -135,6 +154,13 @@ class SoakPlugin:
                 if isinstance(item, IterationItem) and item.runner.spec.name == name
             }
             runner.whole_soak_selected = len(chosen) == runner.spec.iterations
+
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """pytest-xdist: a soak's items stay together on one worker, in order."""
+        from .distributed import make_scheduler
+
+        return make_scheduler(config, log, list(self.runners))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_runtest_metadata(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

@@ -21,18 +21,24 @@ MAX_DEPTH = 64
 BOM = "\ufeff"
 
 
-class _Refused(ValueError):
-    """Raised inside the decoder's callbacks; turned into SoakwatchError with the source."""
+class _Refused:
+    """Left in the parsed value where JSON tolerates what we refuse; found with its path."""
+
+    __slots__ = ("key", "problem")
+
+    def __init__(self, problem: str, key: str | None = None) -> None:
+        self.problem = problem
+        self.key = key  # set for a duplicate key: the problem is the object's, not the value's
 
 
-def _refuse_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a number JSON allows")
+def _refuse_constant(name: str) -> _Refused:
+    return _Refused(f"{name} is not a number JSON allows")
 
 
-def _finite_float(text: str) -> float:
+def _finite_float(text: str) -> float | _Refused:
     value = float(text)
     if math.isinf(value):
-        raise _Refused(f"number {text[:40]} overflows to infinity")
+        return _Refused(f"number {text[:40]} overflows to infinity")
     return value
 
 
@@ -42,7 +48,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise _Refused(f"duplicate key {key!r}")
+                result[key] = _Refused(f"duplicate key {key!r}", key)
             seen.add(key)
     return result
 
@@ -54,21 +60,33 @@ _DECODER = json.JSONDecoder(
 )
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when containers nest deeper than ``limit`` (iterative: no recursion)."""
-    stack = [(value, 1)]
+def _path(parts: tuple[str | int, ...]) -> str:
+    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
+    return text.removeprefix(".")
+
+
+def _first_problem(value: Any, limit: int) -> str | None:
+    """Where the parsed value nests too deep or holds a refused value (iterative: no recursion)."""
+    if isinstance(value, _Refused):
+        return value.problem
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 1, ())]
     while stack:
-        node, depth = stack.pop()
+        node, depth, where = stack.pop()
         if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
+            children: Iterable[tuple[str | int, Any]] = node.items()
         elif isinstance(node, list):
-            children = node
+            children = enumerate(node)
         else:
             continue
         if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+            return f"nesting deeper than {limit} levels"
+        for key, child in children:
+            if isinstance(child, _Refused):
+                at = where if child.key is not None else (*where, key)
+                return f"{_path(at)}: {child.problem}" if at else child.problem
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1, (*where, key)))
+    return None
 
 
 def loads_strict(text: str | bytes, source: str) -> Any:
@@ -86,14 +104,13 @@ def loads_strict(text: str | bytes, source: str) -> Any:
         raise SoakwatchError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except _Refused as exc:
-        raise SoakwatchError(f"{source}: {exc}") from None
     except RecursionError:
         raise SoakwatchError(f"{source}: nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit
         raise SoakwatchError(f"{source}: {exc}") from None
-    if _depth_exceeds(value, MAX_DEPTH):
-        raise SoakwatchError(f"{source}: nesting deeper than {MAX_DEPTH} levels")
+    problem = _first_problem(value, MAX_DEPTH)
+    if problem is not None:
+        raise SoakwatchError(f"{source}: {problem}")
     return value
 
 

@@ -127,7 +127,7 @@ def _read_kpi(path: Path) -> tuple[str, list[str]]:
     if verdict not in VERDICTS:
         allowed = ", ".join(VERDICTS)
         raise SoakwatchError(f"{path}: verdict must be one of {allowed}, got {verdict!r}")
-    reasons = gate.get("reasons", [])
+    reasons = gate.get("reasons") or []
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise SoakwatchError(f"{path}: reasons must be a list of strings")
     return str(verdict), list(reasons)

@@ -9,6 +9,7 @@ from typing import Any
 from .files import dumps, upsert_list_entry, write_atomic
 from .kpi import Threshold
 from .markers import iteration_markers
+from .overrides import default_overrides
 from .summary import summarize_iteration
 from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuning
 
@@ -59,11 +60,11 @@ def evaluate_iteration(
 ) -> dict[str, Any]:
     """Summarize and advise without writing anything: the ITER_SUMMARY record.
 
-    ``overrides`` is what the iteration ran with; ``next_overrides`` what the
-    next one should run with (the advice applied within bounds when
-    ``auto_tune``, else unchanged).
+    ``overrides`` is what the iteration ran with (``None``: the shipped
+    defaults); ``next_overrides`` what the next one should run with (the
+    advice applied within bounds when ``auto_tune``, else unchanged).
     """
-    overrides = dict(current_overrides or {})
+    overrides = default_overrides() if current_overrides is None else dict(current_overrides)
     summary = summarize_iteration(artifacts_dir, thresholds)
     tuning = propose_micro_tuning(summary, overrides, rules)
     next_overrides = overrides

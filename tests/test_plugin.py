@@ -208,7 +208,7 @@ BREAKERS = {
 @pytest.mark.parametrize(
     ("breaker", "message"),
     [
-        ("nan", "*EDGE_REPORT.json: NaN is not a number JSON allows"),
+        ("nan", "*EDGE_REPORT.json: totals.net_bps: NaN is not a number JSON allows"),
         ("missing", "*EDGE_REPORT.json: file not found"),
         ("verdict", "*KPI_GATE.json: verdict must be one of PASS, WARN, FAIL, got 'MAYBE'"),
         ("audit", "*audit.jsonl: line 2: invalid JSON*"),
