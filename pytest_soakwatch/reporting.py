@@ -72,7 +72,8 @@ class SoakReporter:
             return
         index = int(parts[2][len("iteration[") : -1])
         self.outcomes[spec.name][index] = Outcome(None)
-        self._emit(spec, [error_marker(index, report.longreprtext.strip(), spec.label)])
+        message = report.longreprtext.strip().splitlines()[-1]  # xdist puts the worker first
+        self._emit(spec, [error_marker(index, message, spec.label)])
 
     def results(self) -> dict[str, GateResult | None]:
         return {name: judge(self.outcomes[name], self.gate) for name in self.specs}
