@@ -55,7 +55,8 @@ def main() -> None:
     print(f"{args.soaks} soaks x {args.iterations} iterations, runner sleeps {args.sleep}s")
     print(f"  sleeping alone (the floor of a serial run): {slept:6.2f} s")
     print(f"  serial:  {serial:6.2f} s")
-    print(f"  -n 2:    {parallel:6.2f} s   ({parallel / serial:.2f}x serial; best of {args.repeat})")
+    ratio = parallel / serial
+    print(f"  -n 2:    {parallel:6.2f} s   ({ratio:.2f}x serial; best of {args.repeat})")
 
 
 if __name__ == "__main__":

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import SoakwatchError
 from .strictjson import loads_strict
@@ -15,15 +14,7 @@ from .strictjson import loads_strict
 _LIST_TAIL = b"\n]\n"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: What ``open(path, "w")`` would give a new file (read once: reading the umask sets it).
-_FILE_MODE = 0o666 & ~_umask()
-_TAIL_PROBE = 64 * 1024
+_TAIL_PROBE = 16 * 1024
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:
@@ -32,16 +23,23 @@ def dumps(value: Any, indent: int | None = 2) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: a killed process leaves the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Replace ``path`` with ``text``: a killed process leaves the old file or the new one.
+
+    The text goes to ``.NAME.PID.tmp`` beside it first (one writer per file and
+    process), then replaces it.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        os.chmod(tmp, _FILE_MODE)  # mkstemp makes 0600; our files are ordinary ones
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+        try:
+            stream = tmp.open("w", encoding="utf-8", newline="\n")
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stream = tmp.open("w", encoding="utf-8", newline="\n")
+        with stream:
             stream.write(text)
-        _replace(Path(tmp), path)
+        _replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -72,12 +70,11 @@ def read_json_list(path: Path) -> list[Any]:
     return value
 
 
-def _last_entry_key(path: Path, key: str) -> Any:
+def _last_entry_key(stream: BinaryIO, key: str) -> Any:
     """The ``key`` of the list's last entry, read from the file's tail; ``None`` if unsure."""
-    with path.open("rb") as stream:
-        size = stream.seek(0, os.SEEK_END)
-        stream.seek(max(0, size - _TAIL_PROBE))
-        tail = stream.read()
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, size - _TAIL_PROBE))
+    tail = stream.read()
     if not tail.endswith(_LIST_TAIL):
         return None
     last_line = tail[: -len(_LIST_TAIL)].rsplit(b"\n", 1)[-1]
@@ -88,25 +85,24 @@ def _last_entry_key(path: Path, key: str) -> Any:
     return entry.get(key) if isinstance(entry, dict) else None
 
 
-def _append(path: Path, data: bytes) -> None:
+def _append(stream: BinaryIO, data: bytes) -> None:
     """Replace the list's closing bracket by ``data`` in one write; undo it if the write fails.
 
     A process killed during that one small write is the only way to leave a
     torn file (a full disk is undone here); ITER_SUMMARY_N.json files hold the
     same entries.
     """
-    with path.open("r+b", buffering=0) as stream:
-        size = stream.seek(0, os.SEEK_END)
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(size - len(_LIST_TAIL))
+    try:
+        view = memoryview(data)
+        while view:  # an unbuffered write may be short; the next one raises
+            view = view[stream.write(view) :]
+    except BaseException:
         stream.seek(size - len(_LIST_TAIL))
-        try:
-            view = memoryview(data)
-            while view:  # an unbuffered write may be short; the next one raises
-                view = view[stream.write(view) :]
-        except BaseException:
-            stream.seek(size - len(_LIST_TAIL))
-            stream.write(_LIST_TAIL)
-            stream.truncate(size)
-            raise
+        stream.write(_LIST_TAIL)
+        stream.truncate(size)
+        raise
 
 
 def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
@@ -117,16 +113,19 @@ def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
     out-of-order entry, a file edited by hand) rewrites the list atomically.
     """
     position = entry[key]
-    if path.is_file():
-        last = _last_entry_key(path, key)
-        if isinstance(last, int) and isinstance(position, int) and last < position:
-            _append(path, (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL)
-            return
+    try:
+        stream = path.open("r+b", buffering=0)
+    except FileNotFoundError:
+        entries = []
+    else:
+        with stream:
+            last = _last_entry_key(stream, key)
+            if isinstance(last, int) and isinstance(position, int) and last < position:
+                _append(stream, (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL)
+                return
         entries = [
             e for e in read_json_list(path) if not (isinstance(e, dict) and e.get(key) == position)
         ]
-    else:
-        entries = []
     entries.append(entry)
     entries.sort(key=lambda e: _key_of(e, key) or 0)
     write_atomic(path, _render_list(entries))

@@ -62,10 +62,13 @@ class SoakItem(pytest.Item):
         return self.path, None, self.nodeid
 
     def warn_kpi(self, message: str) -> None:
-        """A warning located at the soak (``soakwatch::NAME:ITERATION``), not in our code."""
-        index = getattr(self, "index", self.runner.spec.iterations)
+        """A warning located at the soak, not in our code.
+
+        Same soak, same message, same location: pytest's summary lists one
+        warning with the items that raised it, not one per iteration.
+        """
         location = soak_nodeid(self.runner.spec.name)
-        warnings.warn_explicit(SoakKpiWarning(message), None, location, index)
+        warnings.warn_explicit(SoakKpiWarning(message), None, location, 0)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SoakwatchError):
@@ -96,9 +99,9 @@ class IterationItem(SoakItem):
     def runtest(self) -> None:
         outcome = self.runner.outcomes[self.index]
         reasons = ", ".join(outcome.reasons) or "no reasons given"
-        message = f"KPI verdict {outcome.verdict} in iteration {self.index}: {reasons}"
         if outcome.verdict == "FAIL" and self.runner.settings.gate == "any":
-            pytest.fail(message, pytrace=False)
+            pytest.fail(f"KPI verdict FAIL in iteration {self.index}: {reasons}", pytrace=False)
+        message = f"KPI verdict {outcome.verdict}: {reasons}"
         if outcome.verdict in ("WARN", "FAIL"):
             if outcome.verdict == "FAIL":
                 message += " (judged by the final gate)"

@@ -7,7 +7,7 @@ run and on the pytest-xdist controller, where items run elsewhere.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 
@@ -30,15 +30,27 @@ class SoakReporter:
         self.entries: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in specs}
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
         self.backstop = ""
+        self.logs: dict[str, TextIO] = {}
+
+    def _log(self, spec: SoakSpec, lines: list[str]) -> None:
+        """Append to the soak's log, kept open for the session and flushed at each write."""
+        log = self.logs.get(spec.name)
+        if log is None:
+            spec.out.mkdir(parents=True, exist_ok=True)
+            log = self.logs[spec.name] = (spec.out / LOG_NAME).open("a", encoding="utf-8")
+        log.writelines(line + "\n" for line in lines)
+        log.flush()
 
     def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
             for line in lines:
                 terminal.write_line(line)
-        spec.out.mkdir(parents=True, exist_ok=True)
-        with (spec.out / LOG_NAME).open("a", encoding="utf-8") as log:
-            log.writelines(line + "\n" for line in lines)
+        self._log(spec, lines)
+
+    def pytest_unconfigure(self) -> None:
+        for log in self.logs.values():
+            log.close()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record an iteration once its item is done (after the terminal showed its outcome)."""
@@ -108,12 +120,7 @@ class SoakReporter:
             marker = gate_marker(result.verdict, result.reasons, self.specs[name].label)
             color = {"PASS": "green", "WARN": "yellow"}.get(str(result.verdict), "red")
             write(marker, **{color: True})
-            self._log(name, marker)
-
-    def _log(self, name: str, line: str) -> None:
-        spec = self.specs[name]
-        with (spec.out / LOG_NAME).open("a", encoding="utf-8") as log:
-            log.write(line + "\n")
+            self._log(self.specs[name], [marker])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:

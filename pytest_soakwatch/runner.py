@@ -55,6 +55,8 @@ class SoakRunner:
     started_with: dict[int, dict[str, float]] = field(default_factory=dict)
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     iterations: dict[int, SoakIteration] = field(default_factory=dict)
+    verdict_missing: set[int] = field(default_factory=set)
+    mirrored: int | None = None
 
     def starting_overrides(self, index: int) -> tuple[dict[str, float], str]:
         """Where iteration ``index`` starts from, and a phrase saying so."""
@@ -87,6 +89,17 @@ class SoakRunner:
                 )
         return outcomes
 
+    def mirror(self, index: int) -> None:
+        """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place)."""
+        source = self.spec.out / "iterations" / str(index)
+        mirror_latest(source, self.spec.out / "artifacts", index not in self.verdict_missing)
+        self.mirrored = index
+
+    def finish(self) -> None:
+        """At the end of a session: mirror the last iteration that ran, if not done yet."""
+        if self.started_with and self.mirrored != max(self.started_with):
+            self.mirror(max(self.started_with))
+
     def clean_outputs(self) -> None:
         """Remove what an earlier soak left in the output directory (our files only)."""
         out = self.spec.out
@@ -105,7 +118,8 @@ class SoakRunner:
         self.started_with[index] = overrides
         self.outcomes[index] = Outcome(None)
         artifacts_dir = self.spec.out / "iterations" / str(index)
-        shutil.rmtree(artifacts_dir, ignore_errors=True)
+        if artifacts_dir.exists():
+            shutil.rmtree(artifacts_dir)
         artifacts_dir.mkdir(parents=True)
         iteration = SoakIteration(
             soak=self.spec.name,
@@ -135,11 +149,14 @@ class SoakRunner:
                 thresholds=self.settings.thresholds,
             )
         except BaseException:
-            mirror_latest(artifacts_dir, self.spec.out / "artifacts", with_verdict=False)
+            self.verdict_missing.add(index)
+            if index == self.spec.iterations:
+                self.mirror(index)
             raise
-        mirror_latest(artifacts_dir, self.spec.out / "artifacts")
+        if index == self.spec.iterations:
+            self.mirror(index)
         record.update(soak=self.spec.name, overrides_source=source)
-        write_atomic(self.spec.out / iter_summary_name(index), dumps(record) + "\n")
+        write_atomic(self.spec.out / iter_summary_name(index), dumps(record, indent=None) + "\n")
         self.records[index] = record
         self.iterations[index] = iteration
         summary = record["summary"]

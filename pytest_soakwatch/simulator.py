@@ -56,7 +56,7 @@ KINDS = ("PLACE", "REPLACE", "CANCEL")
 VERSION = "0.1.0"
 _START = datetime(2025, 10, 13, 12, 0, 0)
 _ITERATION_LENGTH = timedelta(minutes=30)
-_MS = timedelta(milliseconds=1)
+_MINUTE = timedelta(minutes=1)
 
 #: Advice per KPI reason, driver or busy block reason; EDGE_SENTINEL lists the ones that apply.
 _ADVICE = {
@@ -175,26 +175,30 @@ def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: dat
     ``sha256`` is the hex SHA-256 of the line's canonical JSON without the ``sha256`` key;
     ``prev_sha256`` is the previous line's ``sha256`` ("GENESIS" on the first line). Lines are
     formatted directly (equal to ``json.dumps(..., sort_keys=True, separators=(",", ":"))``)
-    because this loop is the simulator's hot path.
+    and the per-line randomness comes from one ``randbytes`` call, because this loop is the
+    simulator's hot path.
     """
-    reasons: list[str | None] = [r for r, n in counts.items() for _ in range(n)]
-    reasons += [None] * (lines - len(reasons))
-    rng.shuffle(reasons)
-    kinds = rng.choices(KINDS, k=lines)
-    symbols = rng.choices(SYMBOLS, k=lines)
-    jitters = rng.choices(range(250), k=lines)
+    blocked = [r for r, n in counts.items() for _ in range(n)]
+    reason_at = dict(zip(rng.sample(range(lines), len(blocked)), blocked, strict=True))
+    noise = rng.randbytes(3 * lines)  # kind, symbol and a 0-255 ms jitter for each line
     slot = 1_800_000 // max(lines, 1)
+    minutes: dict[int, str] = {}  # "YYYY-MM-DDTHH:MM" by minute offset: one isoformat a minute
     prev = "GENESIS"
     out = []
-    for i, reason in enumerate(reasons):
+    for i in range(lines):
+        reason = reason_at.get(i)
+        kind_byte, symbol_byte, jitter = noise[3 * i : 3 * i + 3]
         if reason is None:
-            fields, kind = '{"allowed":1}', kinds[i]
+            fields, kind = '{"allowed":1}', KINDS[kind_byte % len(KINDS)]
         else:
             fields = f'{{"allowed":0,"reason":"{reason}"}}'
-            kind = "REPLACE" if reason == "min_interval" else kinds[i]
-        when = start + (i * slot + jitters[i]) * _MS
+            kind = "REPLACE" if reason == "min_interval" else KINDS[kind_byte % len(KINDS)]
+        minute, ms = divmod(i * slot + jitter, 60_000)
+        if minute not in minutes:
+            minutes[minute] = (start + minute * _MINUTE).isoformat(timespec="minutes")
+        symbol = SYMBOLS[symbol_byte % len(SYMBOLS)]
         head = f'{{"fields":{fields},"kind":"{kind}","prev_sha256":"{prev}"'
-        tail = f'"symbol":"{symbols[i]}","ts":"{when.isoformat(timespec="milliseconds")}Z"}}'
+        tail = f'"symbol":"{symbol}","ts":"{minutes[minute]}:{ms // 1000:02d}.{ms % 1000:03d}Z"}}'
         prev = hashlib.sha256(f"{head},{tail}".encode()).hexdigest()
         out.append(f'{head},"sha256":"{prev}",{tail}\n')
     return "".join(out)
@@ -241,7 +245,7 @@ def simulate_iteration(
     directory = Path(artifacts_dir)
     directory.mkdir(parents=True, exist_ok=True)
     for name, document in documents.items():
-        (directory / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        (directory / name).write_text(json.dumps(document) + "\n", encoding="utf-8")
     (directory / "audit.jsonl").write_text(
         _audit(rng, counts, audit_lines, start), encoding="utf-8"
     )

@@ -179,6 +179,10 @@ class SoakPlugin:
             }
         }
 
+    def pytest_sessionfinish(self) -> None:
+        for runner in self.runners.values():
+            runner.finish()
+
     def completed_iteration(self, soak: str, index: int) -> SoakIteration:
         """The iteration a user's test checks; skips when it did not complete in this run."""
         runner = self.runners[soak]

@@ -89,29 +89,44 @@ def _first_problem(value: Any, limit: int) -> str | None:
     return None
 
 
-def loads_strict(text: str | bytes, source: str) -> Any:
-    """Parse one JSON document strictly; ``source`` names it in errors (e.g. a path)."""
+class JSONProblem(ValueError):
+    """What is wrong with a document, without naming it (the caller knows its source)."""
+
+
+def parse_strict(text: str | bytes, one_line: bool = False) -> Any:
+    """Parse one JSON document strictly; raise :class:`JSONProblem` saying what is wrong.
+
+    ``one_line``: the document is one line of a file whose errors already name the
+    line, so a position is given as a column alone.
+    """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SoakwatchError(f"{source}: not UTF-8 (byte {exc.start})") from None
+            raise JSONProblem(f"not UTF-8 (byte {exc.start})") from None
     if text.startswith(BOM):
         text = text[1:]
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        raise SoakwatchError(
-            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        where = f"column {exc.colno}" if one_line else f"line {exc.lineno} column {exc.colno}"
+        raise JSONProblem(f"invalid JSON at {where}: {exc.msg}") from None
     except RecursionError:
-        raise SoakwatchError(f"{source}: nesting deeper than {MAX_DEPTH} levels") from None
+        raise JSONProblem(f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit
-        raise SoakwatchError(f"{source}: {exc}") from None
+        raise JSONProblem(str(exc)) from None
     problem = _first_problem(value, MAX_DEPTH)
     if problem is not None:
-        raise SoakwatchError(f"{source}: {problem}")
+        raise JSONProblem(problem)
     return value
+
+
+def loads_strict(text: str | bytes, source: str) -> Any:
+    """Parse one JSON document strictly; ``source`` names it in errors (e.g. a path)."""
+    try:
+        return parse_strict(text)
+    except JSONProblem as exc:
+        raise SoakwatchError(f"{source}: {exc}") from None
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

@@ -1,0 +1,215 @@
+"""pytest-soakwatch's performance goals, each measured against its floor in the same run.
+
+    python benchmarks/run.py            # all three, 300 MB audit file
+    python benchmarks/run.py --audit-mb 50 --only audit
+
+The machine is shared and noisy: every figure is the best of several runs,
+and each goal is a ratio to a floor measured here and now. Nothing is
+asserted; the script prints the figures and whether each goal is met.
+
+1. audit.jsonl: ``summarize_iteration`` on a file in the real line shape
+   against ``wc -l`` on the same file (goal: at most 12x; peak memory at most
+   64 MB), and a broken line in the middle is still an error.
+2. Per-iteration overhead: a mock soak of 2,000 iterations against bare pytest
+   running 2,000 trivial parametrized items (goal: at most 3x), and the time per
+   iteration at 2,000 against 200 (goal: at most 1.5x).
+3. Installed but off: collecting a 2,000-test project with the plugin against
+   ``-p no:soakwatch`` (goal: at most 1.10x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from pytest_soakwatch.simulator import simulate_iteration  # noqa: E402
+
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+
+
+def best_of(runs: int, action: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def verdict(ratio: float, goal: float) -> str:
+    return f"goal <= {goal:g}x: {'met' if ratio <= goal else f'MISSED by {ratio / goal:.2f}x'}"
+
+
+# --- 1. audit.jsonl ------------------------------------------------------------------------
+
+
+def write_audit(path: Path, megabytes: int, bad_line_at_middle: bool = False) -> int:
+    """An audit.jsonl of about ``megabytes`` in the real line shape; returns its line count."""
+    sample = Path(tempfile.mkdtemp())
+    simulate_iteration(sample, {}, iteration=1, audit_lines=2000)
+    chunk = (sample / "audit.jsonl").read_bytes()
+    shutil.rmtree(sample)
+    copies = max(1, megabytes * 1024 * 1024 // len(chunk))
+    with path.open("wb") as stream:
+        for copy in range(copies):
+            stream.write(chunk)
+            if bad_line_at_middle and copy == copies // 2:
+                stream.write(b'{"fields":{"allowed":0,"reason":"risk"},"kind":"PLACE",}\n')
+    return copies * chunk.count(b"\n") + bad_line_at_middle
+
+
+MEMORY_PROBE = """
+import resource, sys
+from pytest_soakwatch import summarize_iteration
+summary = summarize_iteration(sys.argv[1])
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+print(max(own, children) * scale, summary["audit"]["lines"])
+"""
+
+
+def bench_audit(megabytes: int, runs: int) -> None:
+    from pytest_soakwatch import SoakwatchError, summarize_iteration
+
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        (directory / "EDGE_REPORT.json").write_text(json.dumps({"totals": {"net_bps": 3.0}}))
+        audit = directory / "audit.jsonl"
+        lines = write_audit(audit, megabytes)
+        size = audit.stat().st_size
+        print(f"1. audit.jsonl: {size / 2**20:.0f} MiB, {lines:,} lines in the real shape")
+        wc = shutil.which("wc")
+        if wc:
+            floor = best_of(5, lambda: subprocess.run([wc, "-l", str(audit)], capture_output=True))
+            floor_name = "wc -l"
+        else:  # Windows without coreutils: the pure-Python newline count
+
+            def count_newlines() -> int:
+                with audit.open("rb") as stream:
+                    return sum(
+                        block.count(b"\n") for block in iter(lambda: stream.read(2**20), b"")
+                    )
+
+            floor, floor_name = best_of(5, count_newlines), "Python newline count"
+        found = summarize_iteration(directory)
+        assert found["audit"]["lines"] == lines, found["audit"]
+        took = best_of(runs, lambda: summarize_iteration(directory))
+        print(f"   {floor_name:<22} {floor * 1000:8.1f} ms   (the floor)")
+        print(
+            f"   summarize_iteration    {took * 1000:8.1f} ms   {took / floor:5.1f}x   "
+            f"{verdict(took / floor, 12)}   ({size / took / 2**20:.0f} MiB/s)"
+        )
+        if sys.platform != "win32":
+            probe = subprocess.run(
+                [sys.executable, "-c", MEMORY_PROBE, str(directory)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=HERE.parent,
+            )
+            peak = int(probe.stdout.split()[0]) / 2**20
+            print(
+                f"   peak memory            {peak:8.1f} MiB  (largest process)   goal <= 64 MiB: "
+                f"{'met' if peak <= 64 else 'MISSED'}"
+            )
+        audit.unlink()
+        broken = write_audit(audit, max(1, megabytes // 10), bad_line_at_middle=True)
+        start = time.perf_counter()
+        try:
+            summarize_iteration(directory)
+        except SoakwatchError as exc:
+            message = str(exc).replace(str(directory), "<dir>")
+            print(f"   a bad line in the middle of {broken:,} lines: {message}")
+            print(f"   (found in {(time.perf_counter() - start) * 1000:.0f} ms)")
+        else:
+            print("   a bad line in the middle was NOT found")
+
+
+# --- 2. per-iteration overhead -----------------------------------------------------------
+
+
+def run_pytest(args: list[str], cwd: Path) -> None:
+    subprocess.run([*PYTEST, *args], cwd=cwd, capture_output=True, check=False)
+
+
+def fresh_soak(iterations: int, extra: list[str]) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_pytest([f"--soak-iterations={iterations}", "--soak-mock", *extra], Path(tmp))
+        return time.perf_counter() - start
+
+
+def bench_iterations(runs: int) -> None:
+    print("2. per-iteration overhead")
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        (project / "test_bare.py").write_text(
+            "import pytest\n\n@pytest.mark.parametrize('i', range(2000))\n"
+            "def test_item(i):\n    pass\n"
+        )
+        bare = best_of(runs, lambda: run_pytest(["test_bare.py"], project))
+    for label, extra in (("", []), (" --soak-auto-tune", ["--soak-auto-tune"])):
+        soak = min(fresh_soak(2000, extra) for _ in range(runs))
+        short = min(fresh_soak(200, extra) for _ in range(runs))
+        print(f"   bare pytest, 2,000 items        {bare:6.2f} s   (the floor)")
+        print(
+            f"   mock soak{label}, 2,000 iterations {soak:6.2f} s   {soak / bare:4.1f}x   "
+            f"{verdict(soak / bare, 3)}"
+        )
+        per_long, per_short = soak / 2000 * 1000, short / 200 * 1000
+        print(
+            f"   per iteration at 2,000: {per_long:.2f} ms, at 200: {per_short:.2f} ms   "
+            f"{per_long / per_short:4.2f}x   {verdict(per_long / per_short, 1.5)}"
+        )
+
+
+# --- 3. installed but off ----------------------------------------------------------------
+
+
+def bench_off(runs: int) -> None:
+    print("3. installed but off: collecting 2,000 tests")
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp)
+        for module in range(20):
+            body = "".join(f"def test_{n}():\n    pass\n\n\n" for n in range(100))
+            (project / f"test_m{module}.py").write_text(body)
+        without = best_of(
+            runs, lambda: run_pytest(["--collect-only", "-p", "no:soakwatch"], project)
+        )
+        installed = best_of(runs, lambda: run_pytest(["--collect-only"], project))
+    print(f"   -p no:soakwatch   {without:6.3f} s   (the floor)")
+    print(
+        f"   installed, off    {installed:6.3f} s   {installed / without:5.3f}x   "
+        f"{verdict(installed / without, 1.10)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--audit-mb", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=3, help="best of how many runs")
+    parser.add_argument("--only", choices=("audit", "iterations", "off"))
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs\n")
+    if args.only in (None, "audit"):
+        bench_audit(args.audit_mb, args.runs)
+    if args.only in (None, "iterations"):
+        bench_iterations(args.runs)
+    if args.only in (None, "off"):
+        bench_off(max(args.runs, 5))
+
+
+if __name__ == "__main__":
+    main()
