@@ -144,15 +144,15 @@ def run_pytest(args: list[str], cwd: Path) -> None:
     subprocess.run([*PYTEST, *args], cwd=cwd, capture_output=True, check=False)
 
 
-def fresh_soak(iterations: int, extra: list[str]) -> float:
-    with tempfile.TemporaryDirectory() as tmp:
+def fresh_soak(iterations: int, extra: list[str], where: str | None) -> float:
+    with tempfile.TemporaryDirectory(dir=where) as tmp:
         start = time.perf_counter()
         run_pytest([f"--soak-iterations={iterations}", "--soak-mock", *extra], Path(tmp))
         return time.perf_counter() - start
 
 
-def bench_iterations(runs: int) -> None:
-    print("2. per-iteration overhead")
+def bench_iterations(runs: int, where: str | None) -> None:
+    print(f"2. per-iteration overhead (soaks write under {where or tempfile.gettempdir()})")
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
         (project / "test_bare.py").write_text(
@@ -161,14 +161,17 @@ def bench_iterations(runs: int) -> None:
         )
         bare = best_of(runs, lambda: run_pytest(["test_bare.py"], project))
     for label, extra in (("", []), (" --soak-auto-tune", ["--soak-auto-tune"])):
-        soak = min(fresh_soak(2000, extra) for _ in range(runs))
-        short = min(fresh_soak(200, extra) for _ in range(runs))
+        soak = min(fresh_soak(2000, extra, where) for _ in range(runs))
+        short = min(fresh_soak(200, extra, where) for _ in range(runs))
+        start = min(fresh_soak(1, extra, where) for _ in range(runs))
         print(f"   bare pytest, 2,000 items        {bare:6.2f} s   (the floor)")
         print(
             f"   mock soak{label}, 2,000 iterations {soak:6.2f} s   {soak / bare:4.1f}x   "
             f"{verdict(soak / bare, 3)}"
         )
-        per_long, per_short = soak / 2000 * 1000, short / 200 * 1000
+        # per iteration: what N iterations add to a 1-iteration run (start-up left out)
+        per_long = (soak - start) / 1999 * 1000
+        per_short = (short - start) / 199 * 1000
         print(
             f"   per iteration at 2,000: {per_long:.2f} ms, at 200: {per_short:.2f} ms   "
             f"{per_long / per_short:4.2f}x   {verdict(per_long / per_short, 1.5)}"
@@ -201,12 +204,13 @@ def main() -> None:
     parser.add_argument("--audit-mb", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3, help="best of how many runs")
     parser.add_argument("--only", choices=("audit", "iterations", "off"))
+    parser.add_argument("--soak-dir", help="where the soaks write (default: the temp dir)")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs\n")
     if args.only in (None, "audit"):
         bench_audit(args.audit_mb, args.runs)
     if args.only in (None, "iterations"):
-        bench_iterations(args.runs)
+        bench_iterations(args.runs, args.soak_dir)
     if args.only in (None, "off"):
         bench_off(max(args.runs, 5))
 

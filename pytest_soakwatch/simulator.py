@@ -211,7 +211,7 @@ def simulate_iteration(
     iteration: int,
     scenario: str = DEFAULT_SCENARIO,
     seed: int = 0,
-    audit_lines: int = 200,
+    audit_lines: int = 100,
 ) -> None:
     """Write EDGE_REPORT.json, KPI_GATE.json, EDGE_SENTINEL.json and audit.jsonl for one iteration.
 

@@ -174,7 +174,7 @@ def test_first_calm_iteration_from_the_seed_defaults(tmp_path: Path) -> None:
     }  # fmt: skip
     assert (totals["slippage_bps_p95"], totals["adverse_bps_p95"]) == (4.04, 3.1)
     counts = {reason: entry["count"] for reason, entry in totals["block_reasons"].items()}
-    assert counts == {"min_interval": 32, "concurrency": 27, "risk": 6, "throttle": 4}
+    assert counts == {"min_interval": 16, "concurrency": 14, "risk": 3, "throttle": 2}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
