@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -56,3 +57,16 @@ def write_artifacts(tmp_path: Path) -> Callable[..., Path]:
 
 
 # --- end of watcher-core helper ------------------------------------------------------------------
+
+
+# --- Plugin tests: one way to set up a soak project (used by test_plugin, test_soaks, ...) -----
+
+
+@pytest.fixture
+def soak(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A clean project directory: no inherited options or soak variables, wide output."""
+    for name in list(os.environ):
+        if name.startswith("SOAKWATCH_") or name in ("PYTEST_ADDOPTS", "MM_RUNTIME_OVERRIDES_JSON"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("COLUMNS", "400")  # short summary lines unabridged
+    return pytester

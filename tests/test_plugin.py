@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import read_json
 
 OUT = Path("artifacts/soak/latest")
 MOCK = ("--soak-mock",)
@@ -38,20 +38,6 @@ def runner_conftest(
     """RUNNER with verdicts, reasons and artifact breakers (code as text) per iteration."""
     breakers = ", ".join(f"{index}: {code}" for index, code in (broken or {}).items())
     return f"VERDICTS = {verdicts}\nREASONS = {reasons}\nBROKEN = {{{breakers}}}\n" + RUNNER
-
-
-@pytest.fixture
-def soak(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """A clean project directory: no inherited options or soak variables."""
-    for name in list(os.environ):
-        if name.startswith("SOAKWATCH_") or name in ("PYTEST_ADDOPTS", "MM_RUNTIME_OVERRIDES_JSON"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "400")  # short summary lines unabridged
-    return pytester
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def lit(text: str) -> str:

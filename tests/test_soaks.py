@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
+from helpers import read_json
 
 from pytest_soakwatch.distributed import soak_scope
 
 ROOT = Path("artifacts/soak/latest")
 TWO_SOAKS = ("--soak-iterations=3", "--soak-mock", "--soak-name=eu", "--soak-name=us:spike:7")
-
-
-@pytest.fixture
-def soak(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    for name in list(os.environ):
-        if name.startswith("SOAKWATCH_") or name in ("PYTEST_ADDOPTS", "MM_RUNTIME_OVERRIDES_JSON"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "400")
-    return pytester
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def outputs(root: Path) -> dict[str, bytes]:
