@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+
+def print_line(line: str) -> None:
+    """``print``, escaping what the console cannot show (``→`` on a cp1252 Windows console)."""
+    try:
+        print(line)
+    except UnicodeEncodeError:
+        encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+        print(line.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _soak_prefix(soak: str | None) -> str:

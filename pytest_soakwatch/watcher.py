@@ -8,7 +8,7 @@ from typing import Any
 
 from .files import dumps, upsert_list_entry, write_atomic
 from .kpi import Threshold
-from .markers import iteration_markers
+from .markers import iteration_markers, print_line
 from .overrides import default_overrides
 from .summary import summarize_iteration
 from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuning
@@ -94,7 +94,7 @@ def process_iteration(
     bounds: Mapping[str, tuple[float, float]] | None = None,
     thresholds: Mapping[str, Threshold] | None = None,
     soak: str | None = None,
-    emit: Callable[[str], None] = print,
+    emit: Callable[[str], None] = print_line,
 ) -> dict[str, Any]:
     """All-in-one, as the seed's runner calls it after each iteration.
 

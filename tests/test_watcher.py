@@ -444,3 +444,18 @@ def test_report_stays_valid_when_the_disk_fills_midway(
     )
     assert report.read_bytes() == before
     assert [entry["iteration"] for entry in read_report(out)] == list(range(1, 41))
+
+
+def test_markers_print_on_a_console_that_cannot_show_the_arrow(
+    net_iteration, seed_iteration, tmp_path, monkeypatch
+):
+    """A cp1252 console (Windows) cannot encode '→': the marker is escaped, not an error."""
+    import io
+    import sys
+
+    console = io.TextIOWrapper(io.BytesIO(), encoding="cp1252", errors="strict")
+    monkeypatch.setattr(sys, "stdout", console)
+    process_iteration(1, seed_iteration, tmp_path / "out", {})
+    console.flush()
+    text = console.buffer.getvalue().decode("cp1252")
+    assert "| iter_watch | RATIONALE | slippage_bps=3.50 (driver) \\u2192 widen spread" in text
