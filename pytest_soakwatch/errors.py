@@ -11,6 +11,29 @@ class SoakKpiWarning(UserWarning):
     """
 
 
+class RunnerError(Exception):
+    """The project's ``pytest_soak_run_iteration`` raised; carries a traceback of its code only.
+
+    ``summary`` is one line for logs; ``str()`` adds the frames outside pytest,
+    pluggy and this package, so the user sees their own code, not ours.
+    """
+
+    def __init__(self, cause: BaseException) -> None:
+        import traceback
+
+        internal = ("_pytest", "pluggy", "pytest_soakwatch")
+        frames = [
+            frame
+            for frame in traceback.extract_tb(cause.__traceback__)
+            if not any(
+                f"{part}" in frame.filename.replace("\\", "/").split("/") for part in internal
+            )
+        ]
+        self.summary = "".join(traceback.format_exception_only(type(cause), cause)).strip()
+        detail = "".join(traceback.format_list(frames))
+        super().__init__(f"pytest_soak_run_iteration raised:\n{detail}{self.summary}")
+
+
 class SoakwatchError(ValueError):
     """Bad input: a malformed artifact, an invalid override or setting.
 

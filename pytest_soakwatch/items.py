@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .errors import SoakKpiWarning, SoakwatchError
+from .errors import RunnerError, SoakKpiWarning, SoakwatchError
 from .gate import judge
 from .properties import entry_properties
 from .watcher import report_entry
@@ -48,6 +48,7 @@ def make_soak(session: pytest.Session, runner: SoakRunner, selectors: list[str])
     name = runner.spec.name
     soak = Soak.from_parent(session, name=name, nodeid=soak_nodeid(name), path=session.path / ROOT)
     soak.extra_keyword_matches.add(ROOT)
+    soak.add_marker(ROOT)
     soak.runner = runner
     soak.selectors = selectors
     return soak
@@ -71,8 +72,8 @@ class SoakItem(pytest.Item):
         warnings.warn_explicit(SoakKpiWarning(message), None, location, 0)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if isinstance(excinfo.value, SoakwatchError):
-            return str(excinfo.value)
+        if isinstance(excinfo.value, SoakwatchError | SoakKpiWarning):  # e.g. -W error::...
+            return f"{type(excinfo.value).__name__}: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 
 
@@ -87,12 +88,14 @@ class IterationItem(SoakItem):
         try:
             record = self.runner.run(self.index)
         except SoakwatchError as exc:
-            problem = str(exc)
+            problem, shown = str(exc), str(exc)
+        except RunnerError as exc:
+            problem, shown = f"the runner raised {exc.summary}", str(exc)
         else:
-            problem = ""
-        if problem:  # failed outside the except block: one line, no exception chain
+            problem = shown = ""
+        if problem:  # failed outside the except block: no exception chain shown
             self.user_properties.append(("error", problem))
-            pytest.fail(problem, pytrace=False)
+            pytest.fail(shown, pytrace=False)
         entry = report_entry(self.index, record["summary"], record["tuning"])
         self.user_properties += entry_properties(entry)
 
@@ -112,9 +115,11 @@ class GateItem(SoakItem):
     """Fails when the soak's verdict is FAIL (or the last iteration left none)."""
 
     def runtest(self) -> None:
-        """Judge this session's iterations; alone (``--lf``, a node id), the recorded ones."""
-        outcomes = self.runner.outcomes or self.runner.recorded_outcomes()
-        result = judge(outcomes, self.runner.settings.gate)
+        """Judge the soak: what TUNING_REPORT.json recorded, with this session's iterations on top.
+
+        Alone (``--lf``, a node id) it judges the recorded soak.
+        """
+        result = judge(self.runner.soak_outcomes(), self.runner.settings.gate)
         if result is None:
             pytest.skip(f"soak {self.runner.spec.name!r} has no iteration to judge")
         if result.failed:

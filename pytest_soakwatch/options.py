@@ -110,6 +110,13 @@ def register(parser: pytest.Parser) -> None:
     for setting in SETTINGS:
         if setting.flag:
             group.addoption(setting.option, action="store_true", default=None, help=setting.help)
+            group.addoption(
+                "--no-" + setting.option[2:],
+                action="store_false",
+                dest=setting.dest,
+                default=None,
+                help=f"turn {setting.option} off (over the environment and the ini file)",
+            )
         elif setting.many:
             group.addoption(
                 setting.option, action="append", metavar=setting.metavar, help=setting.help

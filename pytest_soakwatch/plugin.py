@@ -33,6 +33,7 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "soakwatch: an item of a soak (added by pytest-soakwatch)")
     if not options.is_requested(config):
         return
     from .soak import SoakPlugin

@@ -11,8 +11,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: entry key -> property name, for values that are JSON-encoded into a string.
-_ENCODED = {"neg_edge_drivers": "drivers", "suggested_deltas": "advice", "kpi_reasons": "reasons"}
-_PLAIN = ("net_bps", "kpi_verdict", "rationale", "applied", "runtime_utc")
+_ENCODED = {
+    "neg_edge_drivers": "drivers",
+    "suggested_deltas": "advice",
+    "kpi_reasons": "reasons",
+    "applied": "applied",
+}
+_PLAIN = ("net_bps", "kpi_verdict", "rationale", "runtime_utc")
 
 
 def entry_properties(entry: Mapping[str, Any]) -> list[tuple[str, object]]:

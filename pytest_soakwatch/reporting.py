@@ -12,11 +12,12 @@ from typing import Any, TextIO
 import pytest
 
 from .distributed import ROOT
+from .errors import SoakwatchError
 from .files import upsert_list_entry
 from .gate import GateResult, Outcome, judge
 from .markers import error_marker, gate_marker, iteration_markers
 from .properties import entry_from_properties, soak_properties
-from .runner import LOG_NAME, SoakSpec
+from .runner import LOG_NAME, SoakSpec, recorded_outcomes
 from .watcher import TUNING_REPORT
 
 
@@ -30,6 +31,7 @@ class SoakReporter:
         self.entries: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in specs}
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
         self.backstop = ""
+        self.final: dict[str, GateResult | None] | None = None
         self.logs: dict[str, TextIO] = {}
 
     def _log(self, spec: SoakSpec, lines: list[str]) -> None:
@@ -88,9 +90,22 @@ class SoakReporter:
         self._emit(spec, [error_marker(index, message, spec.label)])
 
     def results(self) -> dict[str, GateResult | None]:
-        return {name: judge(self.outcomes[name], self.gate) for name in self.specs}
+        """Each soak's verdict: its recorded outcomes with this session's on top (an iteration
+        that broke has no entry in the record). Computed once the session is over."""
+        if self.final is not None:
+            return self.final
+        results: dict[str, GateResult | None] = {}
+        for name, spec in self.specs.items():
+            try:
+                recorded = recorded_outcomes(spec)
+            except SoakwatchError:
+                recorded = {}
+            results[name] = judge({**recorded, **self.outcomes[name]}, self.gate)
+        return results
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.config.option.collectonly:
+            return
         write = terminalreporter.write_line
         terminalreporter.section("soakwatch")
         header = (
@@ -133,6 +148,7 @@ class SoakReporter:
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
         """Backstop: a FAIL verdict fails the run even when the gate item was deselected."""
+        self.final = self.results()
         failing = [
             f"{name}: {result.message}"
             for name, result in self.results().items()

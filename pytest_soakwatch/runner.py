@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .errors import SoakwatchError
+from .errors import RunnerError, SoakwatchError
 from .files import dumps, read_json_list, write_atomic
 from .gate import Outcome
 from .iteration import SoakIteration
@@ -76,18 +76,9 @@ class SoakRunner:
         sources = " + ".join(dict.fromkeys(self.base.sources.values())) or "defaults"
         return dict(self.base.values), sources
 
-    def recorded_outcomes(self) -> dict[int, Outcome]:
-        """The outcomes TUNING_REPORT.json holds; an iteration missing from it has no verdict."""
-        report = self.spec.out / TUNING_REPORT
-        if not report.is_file():
-            return {}
-        outcomes = dict.fromkeys(range(1, self.spec.iterations + 1), Outcome(None))
-        for entry in read_json_list(report):
-            if isinstance(entry, dict) and entry.get("iteration") in outcomes:
-                outcomes[entry["iteration"]] = Outcome(
-                    entry.get("kpi_verdict"), tuple(entry.get("kpi_reasons") or ())
-                )
-        return outcomes
+    def soak_outcomes(self) -> dict[int, Outcome]:
+        """What the gate judges: the soak as recorded, with this session's iterations on top."""
+        return {**recorded_outcomes(self.spec), **self.outcomes}
 
     def mirror(self, index: int) -> None:
         """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place)."""
@@ -96,9 +87,17 @@ class SoakRunner:
         self.mirrored = index
 
     def finish(self) -> None:
-        """At the end of a session: mirror the last iteration that ran, if not done yet."""
-        if self.started_with and self.mirrored != max(self.started_with):
-            self.mirror(max(self.started_with))
+        """At the end of a session: mirror the soak's last iteration on disk, if not done yet."""
+        if not self.started_with:
+            return
+        on_disk = [
+            int(path.name)
+            for path in (self.spec.out / "iterations").iterdir()
+            if path.name.isdigit() and int(path.name) <= self.spec.iterations
+        ]
+        last = max(on_disk, default=max(self.started_with))
+        if self.mirrored != last:
+            self.mirror(last)
 
     def clean_outputs(self) -> None:
         """Remove what an earlier soak left in the output directory (our files only)."""
@@ -133,7 +132,11 @@ class SoakRunner:
             seed=self.spec.seed,
         )
         try:
-            if self.hook.pytest_soak_run_iteration(iteration=iteration) is None:
+            try:
+                handled = self.hook.pytest_soak_run_iteration(iteration=iteration)
+            except Exception as exc:
+                raise RunnerError(exc) from exc
+            if handled is None:
                 pytest.fail(
                     f"no pytest_soak_run_iteration implementation ran soak {self.spec.name!r} "
                     f"iteration {index}",
@@ -165,6 +168,20 @@ class SoakRunner:
             iteration=iteration, summary=summary, tuning=record["tuning"]
         )
         return record
+
+
+def recorded_outcomes(spec: SoakSpec) -> dict[int, Outcome]:
+    """The outcomes TUNING_REPORT.json holds (iterations that broke have no entry)."""
+    report = spec.out / TUNING_REPORT
+    if not report.is_file():
+        return {}
+    outcomes: dict[int, Outcome] = {}
+    for entry in read_json_list(report):
+        index = entry.get("iteration") if isinstance(entry, dict) else None
+        if isinstance(index, int) and 1 <= index <= spec.iterations:
+            reasons = tuple(entry.get("kpi_reasons") or ())
+            outcomes[index] = Outcome(entry.get("kpi_verdict"), reasons)
+    return outcomes
 
 
 def mirror_latest(source: Path, target: Path, with_verdict: bool = True) -> None:

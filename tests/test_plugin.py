@@ -242,7 +242,34 @@ def test_runner_that_raises_errors_the_iteration(soak: pytest.Pytester) -> None:
     result = soak.runpytest("--soak-iterations=1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(errors=1, failed=1)
-    result.stdout.fnmatch_lines(["*RuntimeError: the bot did not start*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of soakwatch::default::iteration[[]1[]]*",
+            "pytest_soak_run_iteration raised:",
+            '  File "*conftest.py", line 2, in pytest_soak_run_iteration',
+            '    raise RuntimeError("the bot did not start")',
+            "RuntimeError: the bot did not start",
+        ]
+    )
+    # the user's frames only: nothing of pytest, pluggy or the plugin
+    assert not [line for line in result.outlines if "pluggy/" in line or "_pytest/" in line]
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8")
+    assert (
+        "| iter_watch | ERROR | iter=1 the runner raised RuntimeError: the bot did not start |"
+        in log
+    )
+
+
+def test_kpi_warning_as_error_fails_the_iteration_in_one_line(soak: pytest.Pytester) -> None:
+    result = soak.runpytest(
+        "--soak-iterations=1", *MOCK, "-W", "error::pytest_soakwatch.SoakKpiWarning"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        ["SoakKpiWarning: KPI verdict WARN: EDGE:slippage", "FAILED soakwatch::default::iteration*"]
+    )
+    assert len(result.outlines) < 40
 
 
 # --- options -----------------------------------------------------------------------------
@@ -539,6 +566,7 @@ def test_junit_properties_per_iteration(soak: pytest.Pytester) -> None:
     assert case.get("classname") == "soakwatch.default"
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props["kpi_verdict"] == "WARN"
+    assert props["applied"] == "false"
     assert json.loads(props["drivers"]) == ["slippage_bps"]
     assert json.loads(props["advice"]) == {"base_spread_bps_delta": 0.02, "tail_age_ms": 30}
     assert float(props["net_bps"]) > 0
@@ -585,3 +613,55 @@ def test_a_fresh_full_soak_replaces_the_previous_outputs(soak: pytest.Pytester) 
     out = soak.path / OUT
     assert not (out / "ITER_SUMMARY_3.json").exists()
     assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 2]
+
+
+def test_rerunning_one_iteration_keeps_the_soak_verdict(soak: pytest.Pytester) -> None:
+    """Iteration 2 alone, after a full soak: the soak's final iteration still decides."""
+    assert soak.runpytest("--soak-iterations=3", *MOCK, "--soak-auto-tune").ret == 0
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "soakwatch::default::iteration[2]")
+    assert result.ret == 0
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines([lit("| kpi_gate | verdict=PASS | reasons=[] |")])
+    assert read_json(soak.path / OUT / "artifacts" / "KPI_GATE.json")["verdict"] == "PASS"
+    assert [e["kpi_verdict"] for e in read_json(soak.path / OUT / "TUNING_REPORT.json")] == [
+        "WARN",
+        "WARN",
+        "PASS",
+    ]
+
+
+def test_gate_alone_judges_the_recorded_soak_and_prints_its_line(soak: pytest.Pytester) -> None:
+    soak.makeconftest(runner_conftest("{2: 'FAIL'}", "{2: ['EDGE:net_bps']}"))
+    soak.runpytest("--soak-iterations=2")
+    result = soak.runpytest("--soak-iterations=2", "soakwatch::default::kpi_gate")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([lit("| kpi_gate | verdict=FAIL | reasons=[EDGE:net_bps] |")])
+
+
+def test_flags_can_be_turned_off_on_the_command_line(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOAKWATCH_AUTO_TUNE", "1")
+    soak.makeini("[pytest]\nsoak_mock = true\n")
+    result = soak.runpytest("--soak-iterations=2", "--no-soak-auto-tune")
+    assert result.ret == 0
+    assert not read_json(soak.path / OUT / "ITER_SUMMARY_1.json")["tuning"]["applied"]
+    result = soak.runpytest("--soak-iterations=2", "--no-soak-mock")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_soak_items_carry_a_marker(soak: pytest.Pytester) -> None:
+    soak.makepyfile("def test_ordinary(): pass")
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "-m", "soakwatch")
+    result.assert_outcomes(passed=3, deselected=1, warnings=3)
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "-m", "not soakwatch")
+    result.assert_outcomes(passed=1, deselected=3)
+    result = soak.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.soakwatch: an item of a soak*"])
+
+
+def test_collect_only_prints_no_soak_summary(soak: pytest.Pytester) -> None:
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "--collect-only")
+    assert result.ret == 0
+    assert not [line for line in result.outlines if "soakwatch ===" in line or "kpi_gate |" in line]
