@@ -205,3 +205,13 @@ def test_a_restarted_worker_goes_on_from_the_recorded_overrides(soak: pytest.Pyt
     assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 2, 3]
     rerun = read_json(out / "ITER_SUMMARY_2.json")
     assert rerun["overrides_source"] == "ITER_SUMMARY_1.json of the previous run"
+
+
+def test_runs_with_the_integrations_disabled(soak: pytest.Pytester) -> None:
+    """xdist and json-report hooks are optional: the plugin loads without them."""
+    result = soak.runpytest(
+        "--soak-iterations=2", "--soak-mock", "-p", "no:xdist", "-p", "no:json-report"
+    )
+    assert result.ret == 0
+    result.assert_outcomes(passed=3, warnings=3)
+    result.stdout.fnmatch_lines(["| kpi_gate | verdict=WARN | reasons=[[]EDGE:slippage] |"])
