@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,6 +169,8 @@ def _parts(path: Path, fast: bool, processes: int) -> list[_Part]:
     size = path.stat().st_size
     if processes < 2 or size < PARALLEL_MIN_BYTES:
         return [_scan(str(path), 0, size, fast)]
+    from concurrent.futures import ProcessPoolExecutor  # only for large files
+
     middle = _split(path, size)
     with ProcessPoolExecutor(max_workers=1) as pool:
         second = pool.submit(_scan, str(path), middle, size, fast)

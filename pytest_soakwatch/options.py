@@ -1,22 +1,18 @@
-"""Settings: each one a command-line option, an environment variable and an ini key.
+"""Settings declared: each one a command-line option, an environment variable and an ini key.
 
 Precedence, highest first: command line > environment > ini file > default.
-Everything is resolved once, in :func:`resolve`, and a bad value is a
-``pytest.UsageError`` naming where it came from and what is allowed.
+This module is all the plugin loads when no soak is asked for; the values are
+parsed in :mod:`pytest_soakwatch.settings`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from .kpi import DEFAULT_THRESHOLDS, Threshold
-from .tuning import DEFAULT_BOUNDS, DEFAULT_RULES, TuningRules
 
 GATES = ("final", "any")
 DEFAULT_OUT = "artifacts/soak/latest"
@@ -77,33 +73,6 @@ INI_TABLES = {
 }
 
 
-@dataclass(frozen=True)
-class SoakDeclaration:
-    """A named soak and, for the simulator, its own scenario and seed (``None``: the run's)."""
-
-    name: str
-    scenario: str | None = None
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The resolved settings of one run."""
-
-    iterations: int | None
-    mock: bool
-    mock_scenario: str
-    seed: int
-    auto_tune: bool
-    out: Path
-    overrides: Path | None
-    gate: str
-    soaks: tuple[SoakDeclaration, ...]
-    rules: TuningRules
-    bounds: Mapping[str, tuple[float, float]]
-    thresholds: Mapping[str, Threshold]
-
-
 def register(parser: pytest.Parser) -> None:
     """Add the option group and the ini keys (values are parsed later, in :func:`resolve`)."""
     group = parser.getgroup("soakwatch", "soak tests (pytest-soakwatch)")
@@ -132,7 +101,7 @@ def register(parser: pytest.Parser) -> None:
         parser.addini(key, help_text, type="linelist", default=[])
 
 
-def _raw(config: pytest.Config, setting: Setting) -> tuple[Any, str, Path] | None:
+def raw_value(config: pytest.Config, setting: Setting) -> tuple[Any, str, Path] | None:
     """The first value given, with its source name and the directory paths are relative to."""
     value = config.getoption(setting.dest)
     if value is not None:
@@ -148,163 +117,7 @@ def _raw(config: pytest.Config, setting: Setting) -> tuple[Any, str, Path] | Non
     return None
 
 
-def _int(value: Any, source: str, minimum: int | None = None) -> int:
-    text = str(value).strip()
-    try:
-        number = int(text)
-    except ValueError:
-        number = None
-    if number is None or (minimum is not None and number < minimum):
-        allowed = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
-        raise pytest.UsageError(f"{source}: expected {allowed}, got {text!r}")
-    return number
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _bool(value: Any, source: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE | _FALSE:
-        return text in _TRUE
-    raise pytest.UsageError(f"{source}: expected true or false, got {value!r}")
-
-
-def _choice(value: Any, source: str, allowed: tuple[str, ...]) -> str:
-    text = str(value).strip()
-    if text not in allowed:
-        raise pytest.UsageError(f"{source}: expected one of {', '.join(allowed)}, got {text!r}")
-    return text
-
-
-def _get(
-    config: pytest.Config, name: str, parse: Callable[[Any, str, Path], Any], default: Any
-) -> Any:
-    setting = next(s for s in SETTINGS if s.name == name)
-    found = _raw(config, setting)
-    if found is None:
-        return default
-    return parse(*found)
-
-
-def _number(text: str, source: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise pytest.UsageError(f"{source}: expected a number, got {text!r}") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise pytest.UsageError(f"{source}: expected a finite number, got {text!r}")
-    return int(value) if value.is_integer() and "." not in text else value
-
-
-def _table(config: pytest.Config, key: str, width: int) -> dict[str, list[str]]:
-    """Parse ``name = v1 [v2]`` lines of an ini table."""
-    rows: dict[str, list[str]] = {}
-    for line in config.getini(key):
-        name, sep, rest = line.partition("=")
-        values = rest.split()
-        if not sep or not name.strip() or len(values) != width:
-            shape = "name = value" if width == 1 else "name = " + " ".join(["value"] * width)
-            raise pytest.UsageError(f"ini {key}: expected '{shape}', got {line!r}")
-        rows[name.strip()] = values
-    return rows
-
-
-def _rules(config: pytest.Config) -> TuningRules:
-    known = TuningRules.field_names()
-    changes: dict[str, Any] = {}
-    for name, (value,) in _table(config, "soak_tuning", 1).items():
-        if name not in known:
-            raise pytest.UsageError(
-                f"ini soak_tuning: unknown setting {name!r} (known: {', '.join(known)})"
-            )
-        changes[name] = _number(value, f"ini soak_tuning {name}")
-    return replace(DEFAULT_RULES, **changes)
-
-
-def _bounds(config: pytest.Config) -> dict[str, tuple[float, float]]:
-    bounds = dict(DEFAULT_BOUNDS)
-    for name, (low, high) in _table(config, "soak_bounds", 2).items():
-        source = f"ini soak_bounds {name}"
-        pair = (_number(low, source), _number(high, source))
-        if pair[0] > pair[1]:
-            raise pytest.UsageError(f"{source}: min {low} is above max {high}")
-        bounds[name] = pair
-    return bounds
-
-
-def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
-    table = dict(DEFAULT_THRESHOLDS)
-    for name, (warn, fail) in _table(config, "soak_kpi_thresholds", 2).items():
-        if name not in table:
-            known = ", ".join(DEFAULT_THRESHOLDS)
-            raise pytest.UsageError(
-                f"ini soak_kpi_thresholds: unknown metric {name!r} (known: {known})"
-            )
-        source = f"ini soak_kpi_thresholds {name}"
-        limits = [None if v == "-" else float(_number(v, source)) for v in (warn, fail)]
-        old = table[name]
-        table[name] = Threshold(old.reason, limits[0], limits[1], old.higher_is_worse)
-    return table
-
-
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-
-
-def _soaks(
-    values: list[str], source: str, scenarios: tuple[str, ...]
-) -> tuple[SoakDeclaration, ...]:
-    """Parse ``NAME[:SCENARIO[:SEED]]`` declarations; names are unique and path-safe."""
-    declared: dict[str, SoakDeclaration] = {}
-    for value in values:
-        name, *rest = value.strip().split(":")
-        if not name or not set(name) <= _NAME_CHARS or len(rest) > 2:
-            raise pytest.UsageError(
-                f"{source}: expected NAME[:SCENARIO[:SEED]] with a NAME of letters, digits, "
-                f"'_', '.' or '-', got {value!r}"
-            )
-        if name in declared:
-            raise pytest.UsageError(f"{source}: soak {name!r} is declared twice")
-        scenario = _choice(rest[0], source, scenarios) if rest else None
-        seed = _int(rest[1], source) if len(rest) > 1 else None
-        declared[name] = SoakDeclaration(name, scenario, seed)
-    return tuple(declared.values())
-
-
 def is_requested(config: pytest.Config) -> bool:
     """Cheap check used when the plugin is installed but maybe not asked for."""
     setting = SETTINGS[0]
-    return _raw(config, setting) is not None
-
-
-def resolve(config: pytest.Config) -> Settings:
-    """Resolve every setting once; raise ``pytest.UsageError`` for a bad value."""
-    from .simulator import DEFAULT_SCENARIO, SCENARIOS
-
-    scenarios = tuple(sorted(SCENARIOS))
-
-    def path(value: Any, source: str, base: Path) -> Path:
-        text = str(value).strip()
-        if not text:
-            raise pytest.UsageError(f"{source}: expected a path, got an empty value")
-        return base / text
-
-    return Settings(
-        iterations=_get(config, "iterations", lambda v, s, _: _int(v, s, minimum=1), None),
-        mock=_get(config, "mock", lambda v, s, _: _bool(v, s), False),
-        mock_scenario=_get(
-            config, "mock_scenario", lambda v, s, _: _choice(v, s, scenarios), DEFAULT_SCENARIO
-        ),
-        seed=_get(config, "seed", lambda v, s, _: _int(v, s), 0),
-        auto_tune=_get(config, "auto_tune", lambda v, s, _: _bool(v, s), False),
-        out=_get(config, "out", path, config.rootpath / DEFAULT_OUT),
-        overrides=_get(config, "overrides", path, None),
-        gate=_get(config, "gate", lambda v, s, _: _choice(v, s, GATES), "final"),
-        soaks=_get(config, "name", lambda v, s, _: _soaks(v, s, scenarios), ()),
-        rules=_rules(config),
-        bounds=_bounds(config),
-        thresholds=_thresholds(config),
-    )
+    return raw_value(config, setting) is not None

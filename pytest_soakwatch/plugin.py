@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from . import hookspecs, options
-from .iteration import SoakArtifacts, SoakIteration
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when a soak runs, not when the plugin is only installed
+    from .iteration import SoakArtifacts, SoakIteration
     from .soak import SoakPlugin
 
 PLUGIN_KEY: pytest.StashKey[SoakPlugin] = pytest.StashKey()
@@ -36,9 +36,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soakwatch: an item of a soak (added by pytest-soakwatch)")
     if not options.is_requested(config):
         return
+    from .settings import resolve
     from .soak import SoakPlugin
 
-    plugin = SoakPlugin(config, options.resolve(config))
+    plugin = SoakPlugin(config, resolve(config))
     config.stash[PLUGIN_KEY] = plugin
     config.pluginmanager.register(plugin, "soakwatch-soak")
 
@@ -90,4 +91,6 @@ def soak_overrides(soak_iteration: SoakIteration) -> Mapping[str, float]:
 @pytest.fixture
 def soak_artifacts(soak_iteration: SoakIteration) -> SoakArtifacts:
     """The iteration's artifact files, parsed on first use."""
+    from .iteration import SoakArtifacts
+
     return SoakArtifacts(soak_iteration.artifacts_dir)

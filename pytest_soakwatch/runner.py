@@ -15,8 +15,8 @@ from .errors import RunnerError, SoakwatchError
 from .files import dumps, read_json_list, write_atomic
 from .gate import Outcome
 from .iteration import SoakIteration
-from .options import Settings
 from .overrides import Overrides, validate_overrides
+from .settings import Settings
 from .strictjson import read_json_object
 from .summary import AUDIT_LOG, EDGE_REPORT, EDGE_SENTINEL, KPI_GATE
 from .watcher import TUNING_REPORT, evaluate_iteration, iter_summary_name

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from .errors import SoakwatchError
-from .items import ROOT, IterationItem, SoakItem, make_soak
+from .items import ROOT, IterationItem, make_soak
 from .iteration import SoakIteration
-from .options import Settings
 from .overrides import load_overrides
 from .reporting import SoakReporter
 from .runner import SoakRunner, SoakSpec
+from .settings import Settings
 
 DEFAULT_SOAK = "default"
 PARAM = "soak_iteration"
@@ -193,6 +193,3 @@ class SoakPlugin:
 
     def record(self, iteration: SoakIteration) -> dict[str, Any]:
         return self.runners[iteration.soak].records[iteration.index]
-
-
-__all__ = ["SoakItem", "SoakPlugin"]
