@@ -89,7 +89,7 @@ def _line_by_line(data: bytes, counts: Counter[str], first_line: int, fast: bool
         if not line.strip():
             continue
         try:
-            counts[reason_of(parse_strict(line, one_line=True))] += 1
+            counts[reason_of(parse_strict(line, one_line=True, bom=False))] += 1
         except JSONProblem as exc:
             raise _LineProblem(first_line + offset, str(exc)) from None
 
@@ -122,7 +122,7 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
             _line_by_line(data[lo:hi], counts, lines + 1, fast)
         lines += newlines
 
-    pending = b""
+    pending: list[bytes] = []  # a line longer than a block arrives in pieces
     with open(path, "rb") as stream:
         stream.seek(start)
         remaining = end - start
@@ -134,25 +134,28 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
                 remaining -= len(block)
                 last = block.rfind(b"\n")
                 if last < 0:
-                    pending += block
+                    pending.append(block)
                     continue
                 lo = 0
                 if pending:
                     lo = block.find(b"\n") + 1
-                    head = pending + block[:lo]
+                    head = b"".join([*pending, block[:lo]])
                     complete_lines(head, 0, len(head))
                 complete_lines(block, lo, last + 1)
-                pending = block[last + 1 :]
+                pending = [block[last + 1 :]]
         except _LineProblem as exc:
             return _Part(dict(counts), lines, False, (exc.line, exc.problem))
-    if lines == 0 and start == 0 and pending.startswith(_UTF8_BOM):
-        pending = pending[len(_UTF8_BOM) :]
+    tail = b"".join(pending)
+    if lines == 0 and start == 0 and tail.startswith(_UTF8_BOM):
+        tail = tail[len(_UTF8_BOM) :]
     truncated = False
-    if pending.strip():
+    if tail.strip():
         try:
-            counts[reason_of(parse_strict(pending, one_line=True))] += 1
+            counts[reason_of(parse_strict(tail, one_line=True, bom=False))] += 1
             lines += 1
-        except JSONProblem:
+        except JSONProblem as exc:
+            if not tail.lstrip().startswith(b"{"):  # not a JSON line cut short: just wrong
+                return _Part(dict(counts), lines, False, (lines + 1, str(exc)))
             truncated = True
     return _Part(dict(counts), lines, truncated, None)
 

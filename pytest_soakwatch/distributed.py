@@ -31,7 +31,7 @@ def soak_scope(nodeid: str, names: Iterable[str]) -> str | None:
         return ROOT + "::" + nodeid.split("::")[1]
     if nodeid.endswith("]") and "[" in nodeid:
         params = nodeid[nodeid.index("[") + 1 : -1]
-        for name in names:
+        for name in sorted(names, key=len, reverse=True):  # "b-a" before "a"
             if re.search(rf"(^|-){re.escape(name)}-iter\d+(-|$)", params):
                 return ROOT + "::" + name
     return None

@@ -37,13 +37,13 @@ def write_atomic(path: Path, text: str) -> None:
             stream = tmp.open("w", encoding="utf-8", newline="\n")
         with stream:
             stream.write(text)
-        _replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _replace(source: Path, target: Path, attempts: int = 5) -> None:
+def replace_file(source: Path, target: Path, attempts: int = 5) -> None:
     """``os.replace`` with a short retry: on Windows a reader holding the file blocks it."""
     for attempt in range(attempts):
         try:
@@ -62,12 +62,25 @@ def _render_list(entries: list[Any]) -> str:
     return "[\n" + ",\n".join(dumps(e, indent=None) for e in entries) + "\n]\n"
 
 
-def read_json_list(path: Path) -> list[Any]:
-    """Read a JSON list written by :func:`upsert_list_entry` (strictly)."""
+def read_json_list(path: Path, key: str = "iteration") -> list[dict[str, Any]]:
+    """Read a list written by :func:`upsert_list_entry`: objects with a whole-number ``key``."""
     value = loads_strict(path.read_bytes(), str(path))
     if not isinstance(value, list):
         raise SoakwatchError(f"{path}: expected a JSON list")
+    for number, entry in enumerate(value, 1):
+        if not isinstance(entry, dict) or type(entry.get(key)) is not int:
+            raise SoakwatchError(f"{path}: entry {number} has no whole-number {key!r}")
     return value
+
+
+def remove_list_entry(path: Path, key: str, value: int) -> None:
+    """Drop the entry whose ``key`` is ``value`` from the list at ``path`` (atomically)."""
+    if not path.is_file():
+        return
+    entries = read_json_list(path, key)
+    kept = [entry for entry in entries if entry[key] != value]
+    if len(kept) != len(entries):
+        write_atomic(path, _render_list(kept))
 
 
 def _last_entry_key(stream: BinaryIO, key: str) -> Any:
@@ -123,13 +136,7 @@ def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
             if isinstance(last, int) and isinstance(position, int) and last < position:
                 _append(stream, (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL)
                 return
-        entries = [
-            e for e in read_json_list(path) if not (isinstance(e, dict) and e.get(key) == position)
-        ]
+        entries = [e for e in read_json_list(path, key) if e[key] != position]
     entries.append(entry)
-    entries.sort(key=lambda e: _key_of(e, key) or 0)
+    entries.sort(key=lambda e: int(e[key]))
     write_atomic(path, _render_list(entries))
-
-
-def _key_of(entry: Any, key: str) -> Any:
-    return entry.get(key) if isinstance(entry, dict) else None

@@ -46,7 +46,7 @@ def _selected(nodeid: str, selectors: list[str]) -> bool:
 def make_soak(session: pytest.Session, runner: SoakRunner, selectors: list[str]) -> Soak:
     """The collector node of one soak, as a child of the session."""
     name = runner.spec.name
-    soak = Soak.from_parent(session, name=name, nodeid=soak_nodeid(name), path=session.path / ROOT)
+    soak = Soak.from_parent(session, name=name, nodeid=soak_nodeid(name), path=session.path)
     soak.extra_keyword_matches.add(ROOT)
     soak.add_marker(ROOT)
     soak.runner = runner

@@ -6,14 +6,15 @@ run and on the pytest-xdist controller, where items run elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+import os
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, TextIO
 
 import pytest
 
 from .distributed import ROOT
 from .errors import SoakwatchError
-from .files import upsert_list_entry
+from .files import remove_list_entry, upsert_list_entry
 from .gate import GateResult, Outcome, judge
 from .markers import error_marker, gate_marker, iteration_markers
 from .properties import entry_from_properties, soak_properties
@@ -31,6 +32,8 @@ class SoakReporter:
         self.entries: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in specs}
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
         self.backstop = ""
+        self.ran: set[str] = set()  # soaks with an item that ran in this session
+        self.fresh: set[str] = set()  # soaks started afresh (their old report removed)
         self.final: dict[str, GateResult | None] | None = None
         self.logs: dict[str, TextIO] = {}
 
@@ -39,7 +42,9 @@ class SoakReporter:
         log = self.logs.get(spec.name)
         if log is None:
             spec.out.mkdir(parents=True, exist_ok=True)
-            log = self.logs[spec.name] = (spec.out / LOG_NAME).open("a", encoding="utf-8")
+            log = self.logs[spec.name] = (spec.out / LOG_NAME).open(
+                "a", encoding="utf-8", newline="\n"
+            )
         log.writelines(line + "\n" for line in lines)
         log.flush()
 
@@ -59,32 +64,70 @@ class SoakReporter:
         if str(report.when) == "???":  # pytest-xdist: the worker died running this item
             self._crashed(report)
             return
-        if report.when != "teardown":
+        spec = self._soak_of(report.nodeid)
+        if spec is None:
+            return
+        self.ran.add(spec.name)
+        if report.when != "teardown" or "::iteration[" not in report.nodeid:
             return
         found = soak_properties(report.user_properties)
-        spec = self.specs.get(str(found.get("soak")))
-        if spec is None or "iteration" not in found:
-            return
         index = int(found["iteration"])
-        label = spec.label
+        report_path = spec.out / TUNING_REPORT
         if "error" in found or "kpi_verdict" not in found:
             message = str(found.get("error", "the iteration did not complete"))
             self.outcomes[spec.name][index] = Outcome(None)
-            self._emit(spec, [error_marker(index, message, label)])
+            self._emit(spec, [error_marker(index, message, spec.label)])
+            self._keep_report(spec, lambda: remove_list_entry(report_path, "iteration", index))
             return
         entry = entry_from_properties(found)
         self.config.hook.pytest_soak_report_entry(soak=spec.name, entry=entry)
         self.entries[spec.name][index] = entry
         self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], entry["kpi_reasons"])
-        upsert_list_entry(spec.out / TUNING_REPORT, entry, key="iteration")
-        self._emit(spec, iteration_markers(entry, label))
+        self._keep_report(spec, lambda: upsert_list_entry(report_path, entry, key="iteration"))
+        self._emit(spec, iteration_markers(entry, spec.label))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._start_fresh([item.nodeid for item in session.items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self._start_fresh(ids)
+
+    def _start_fresh(self, nodeids: list[str]) -> None:
+        """A soak whose every iteration is collected starts afresh: its report and log go.
+
+        (The worker running the soak removes the per-iteration files the same way.)
+        """
+        for name, spec in self.specs.items():
+            if name in self.fresh:
+                continue
+            prefix = f"{ROOT}::{name}::iteration["
+            if sum(nodeid.startswith(prefix) for nodeid in nodeids) == spec.iterations:
+                self.fresh.add(name)
+                for path in (spec.out / TUNING_REPORT, spec.out / LOG_NAME):
+                    path.unlink(missing_ok=True)
+
+    def _soak_of(self, nodeid: str) -> SoakSpec | None:
+        """The soak a soak item's node id names (``soakwatch::NAME::...``), else ``None``."""
+        parts = nodeid.split("::")
+        return self.specs.get(parts[1]) if len(parts) == 3 and parts[0] == ROOT else None
+
+    def _keep_report(self, spec: SoakSpec, update: Callable[[], None]) -> None:
+        """Update TUNING_REPORT.json; one that was damaged by hand is set aside and restarted."""
+        try:
+            update()
+        except SoakwatchError as exc:
+            path = spec.out / TUNING_REPORT
+            aside = path.with_name(TUNING_REPORT + ".damaged")
+            os.replace(path, aside)
+            self._emit(spec, [f"| iter_watch | WARNING | {exc}; moved to {aside.name} |"])
+            update()
 
     def _crashed(self, report: pytest.TestReport) -> None:
-        parts = report.nodeid.split("::")
-        spec = self.specs.get(parts[1]) if len(parts) == 3 and parts[0] == ROOT else None
-        if spec is None or not parts[2].startswith("iteration["):
+        spec = self._soak_of(report.nodeid)
+        if spec is None or "::iteration[" not in report.nodeid:
             return
-        index = int(parts[2][len("iteration[") : -1])
+        index = int(report.nodeid.rsplit("[", 1)[1].rstrip("]"))
         self.outcomes[spec.name][index] = Outcome(None)
         message = report.longreprtext.strip().splitlines()[-1]  # xdist puts the worker first
         self._emit(spec, [error_marker(index, message, spec.label)])
@@ -129,6 +172,8 @@ class SoakReporter:
         if self.backstop:
             write(self.backstop, red=True)
         for name, result in self.results().items():
+            if name not in self.ran:
+                continue
             if result is None:
                 write(f"soak {name!r}: no iteration ran", yellow=True)
                 continue
@@ -152,7 +197,7 @@ class SoakReporter:
         failing = [
             f"{name}: {result.message}"
             for name, result in self.results().items()
-            if result is not None and result.failed
+            if result is not None and result.failed and name in self.ran
         ]
         if failing and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

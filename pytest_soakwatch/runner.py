@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from .errors import RunnerError, SoakwatchError
-from .files import dumps, read_json_list, write_atomic
+from .files import dumps, read_json_list, replace_file, write_atomic
 from .gate import Outcome
 from .iteration import SoakIteration
+from .kpi import VERDICTS
 from .overrides import Overrides, validate_overrides
 from .settings import Settings
 from .strictjson import read_json_object
@@ -67,7 +68,7 @@ class SoakRunner:
             return dict(self.started_with[previous]), f"iteration {previous} (unchanged: it broke)"
         if previous >= 1:
             recorded = self.spec.out / iter_summary_name(previous)
-            if recorded.is_file():
+            if recorded.exists():
                 values = read_json_object(recorded).get("next_overrides")
                 if not isinstance(values, dict):
                     raise SoakwatchError(f"{recorded}: 'next_overrides' must be an object")
@@ -75,6 +76,28 @@ class SoakRunner:
                 return checked, f"{recorded.name} of the previous run"
         sources = " + ".join(dict.fromkeys(self.base.sources.values())) or "defaults"
         return dict(self.base.values), sources
+
+    def load_recorded(self, index: int) -> bool:
+        """Take iteration ``index``'s record from its ITER_SUMMARY (a run before this one)."""
+        path = self.spec.out / iter_summary_name(index)
+        if not path.exists():
+            return False
+        record = read_json_object(path)
+        if not all(isinstance(record.get(key), dict) for key in ("summary", "tuning", "overrides")):
+            raise SoakwatchError(f"{path}: not an ITER_SUMMARY record")
+        self.records[index] = record
+        self.iterations[index] = SoakIteration(
+            soak=self.spec.name,
+            index=index,
+            total=self.spec.iterations,
+            overrides=MappingProxyType(dict(record["overrides"])),
+            artifacts_dir=self.spec.out / "iterations" / str(index),
+            output_dir=self.spec.out,
+            overrides_source=str(record.get("overrides_source", "recorded")),
+            scenario=self.spec.scenario if self.settings.mock else None,
+            seed=self.spec.seed,
+        )
+        return True
 
     def soak_outcomes(self) -> dict[int, Outcome]:
         """What the gate judges: the soak as recorded, with this session's iterations on top."""
@@ -100,14 +123,21 @@ class SoakRunner:
             self.mirror(last)
 
     def clean_outputs(self) -> None:
-        """Remove what an earlier soak left in the output directory (our files only)."""
+        """Remove the per-iteration files an earlier soak left (ours only; a user's stay).
+
+        TUNING_REPORT.json and the log belong to the reporting side, which
+        removes them itself.
+        """
         out = self.spec.out
         for path in out.glob("ITER_SUMMARY_*.json"):
-            path.unlink()
-        for name in (TUNING_REPORT, LOG_NAME):
-            (out / name).unlink(missing_ok=True)
-        for name in ("iterations", "artifacts"):
-            shutil.rmtree(out / name, ignore_errors=True)
+            if path.stem.removeprefix("ITER_SUMMARY_").isdigit() and path.is_file():
+                path.unlink()
+        for name in ARTIFACTS:
+            (out / "artifacts" / name).unlink(missing_ok=True)
+        if (out / "iterations").is_dir():
+            for path in (out / "iterations").iterdir():
+                if path.name.isdigit() and path.is_dir():
+                    shutil.rmtree(path)
 
     def run(self, index: int) -> dict[str, Any]:
         """Run iteration ``index``: the runner hook, then summary, advice and ITER_SUMMARY_N."""
@@ -138,8 +168,8 @@ class SoakRunner:
                 raise RunnerError(exc) from exc
             if handled is None:
                 pytest.fail(
-                    f"no pytest_soak_run_iteration implementation ran soak {self.spec.name!r} "
-                    f"iteration {index}",
+                    f"nothing ran soak {self.spec.name!r} iteration {index}: pass --soak-mock, "
+                    "or implement pytest_soak_run_iteration(iteration) in conftest.py",
                     pytrace=False,
                 )
             record = evaluate_iteration(
@@ -153,6 +183,7 @@ class SoakRunner:
             )
         except BaseException:
             self.verdict_missing.add(index)
+            (self.spec.out / iter_summary_name(index)).unlink(missing_ok=True)  # not a stale one
             if index == self.spec.iterations:
                 self.mirror(index)
             raise
@@ -177,10 +208,14 @@ def recorded_outcomes(spec: SoakSpec) -> dict[int, Outcome]:
         return {}
     outcomes: dict[int, Outcome] = {}
     for entry in read_json_list(report):
-        index = entry.get("iteration") if isinstance(entry, dict) else None
-        if isinstance(index, int) and 1 <= index <= spec.iterations:
-            reasons = tuple(entry.get("kpi_reasons") or ())
-            outcomes[index] = Outcome(entry.get("kpi_verdict"), reasons)
+        index, verdict = entry["iteration"], entry.get("kpi_verdict")
+        reasons = entry.get("kpi_reasons") or []  # older reports have none
+        if verdict not in VERDICTS or not (
+            isinstance(reasons, list) and all(isinstance(r, str) for r in reasons)
+        ):
+            raise SoakwatchError(f"{report}: entry of iteration {index} has no valid verdict")
+        if 1 <= index <= spec.iterations:
+            outcomes[index] = Outcome(verdict, tuple(reasons))
     return outcomes
 
 
@@ -204,4 +239,4 @@ def mirror_latest(source: Path, target: Path, with_verdict: bool = True) -> None
             os.link(origin, staged)
         except OSError:
             shutil.copyfile(origin, staged)
-        os.replace(staged, link)
+        replace_file(staged, link)

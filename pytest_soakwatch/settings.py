@@ -183,6 +183,12 @@ def resolve(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"{source}: expected a path, got an empty value")
         return base / text
 
+    def directory(value: Any, source: str, base: Path) -> Path:
+        found = path(value, source, base)
+        if found.exists() and not found.is_dir():
+            raise pytest.UsageError(f"{source}: {found} exists and is not a directory")
+        return found
+
     return Settings(
         iterations=_get(config, "iterations", lambda v, s, _: _int(v, s, minimum=1), None),
         mock=_get(config, "mock", lambda v, s, _: _bool(v, s), False),
@@ -191,7 +197,7 @@ def resolve(config: pytest.Config) -> Settings:
         ),
         seed=_get(config, "seed", lambda v, s, _: _int(v, s), 0),
         auto_tune=_get(config, "auto_tune", lambda v, s, _: _bool(v, s), False),
-        out=_get(config, "out", path, config.rootpath / DEFAULT_OUT),
+        out=_get(config, "out", directory, config.rootpath / DEFAULT_OUT),
         overrides=_get(config, "overrides", path, None),
         gate=_get(config, "gate", lambda v, s, _: _choice(v, s, GATES), "final"),
         soaks=_get(config, "name", lambda v, s, _: _soaks(v, s, scenarios), ()),

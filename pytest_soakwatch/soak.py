@@ -17,6 +17,11 @@ from .runner import SoakRunner, SoakSpec
 from .settings import Settings
 
 DEFAULT_SOAK = "default"
+NO_RUNNER = (
+    "soakwatch: --soak-iterations needs something to run each iteration: pass "
+    "--soak-mock for the built-in simulator, or implement "
+    "pytest_soak_run_iteration(iteration) in conftest.py"
+)
 PARAM = "soak_iteration"
 
 
@@ -70,6 +75,27 @@ def soak_specs(settings: Settings) -> list[SoakSpec]:
     ]
 
 
+def _after_their_iterations(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Items in their order, but each user test checking an iteration right after it."""
+    dependents: dict[tuple[str, int], list[pytest.Item]] = {}
+    ordered: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        key = callspec.params.get(PARAM) if callspec is not None else None
+        if key is None:
+            ordered.append(item)
+        else:
+            dependents.setdefault(tuple(key), []).append(item)
+    arranged: list[pytest.Item] = []
+    for item in ordered:
+        arranged.append(item)
+        if isinstance(item, IterationItem):
+            arranged.extend(dependents.pop((item.runner.spec.name, item.index), []))
+    for rest in dependents.values():
+        arranged.extend(rest)
+    return arranged
+
+
 class SoakPlugin:
     """One run's soaks: makes their items, runs them in order, feeds the fixtures."""
 
@@ -84,6 +110,11 @@ class SoakPlugin:
             spec.name: SoakRunner(spec=spec, settings=settings, base=base, hook=config.hook)
             for spec in soak_specs(settings)
         }
+        if config.getoption("dist", "no") == "each":
+            raise pytest.UsageError(
+                "soakwatch: --dist each would run every soak on every worker, into the same "
+                "files; use the default distribution (each soak then runs on one worker)"
+            )
         invocation_dir = config.invocation_params.dir
         self.selectors = [a for a in config.args if _is_selector(a, invocation_dir)]
         if self.selectors:
@@ -116,37 +147,23 @@ class SoakPlugin:
             )
         return report
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
-        """Run each user test right after the iteration it checks."""
-        if not self.settings.mock and not config.hook.pytest_soak_run_iteration.get_hookimpls():
-            raise pytest.UsageError(
-                "soakwatch: --soak-iterations needs something to run each iteration: pass "
-                "--soak-mock for the built-in simulator, or implement "
-                "pytest_soak_run_iteration(iteration) in conftest.py"
-            )
-        dependents: dict[tuple[str, int], list[pytest.Item]] = {}
-        ordered: list[pytest.Item] = []
-        for item in items:
-            callspec = getattr(item, "callspec", None)
-            key = callspec.params.get(PARAM) if callspec is not None else None
-            if key is None:
-                ordered.append(item)
-            else:
-                dependents.setdefault(tuple(key), []).append(item)
-        arranged: list[pytest.Item] = []
-        for item in ordered:
-            arranged.append(item)
-            if isinstance(item, IterationItem):
-                arranged.extend(dependents.pop((item.runner.spec.name, item.index), []))
-        for rest in dependents.values():
-            arranged.extend(rest)
-        items[:] = arranged
+    def pytest_collection_modifyitems(self, config: pytest.Config) -> None:
+        """Once every conftest.py is loaded: is there something to run the iterations?
 
+        (On a pytest-xdist worker each iteration item reports it instead: a usage
+        error raised there would surface as an internal error.)
+        """
+        if self.settings.mock or config.hook.pytest_soak_run_iteration.get_hookimpls():
+            return
+        if not hasattr(config, "workerinput"):
+            raise pytest.UsageError(NO_RUNNER)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """A soak whose every iteration is selected starts afresh (old outputs removed)."""
+        """Run each user test right after the iteration it checks, whatever reordered the items
+        before (``--ff``, ``--nf``, other plugins); a soak whose every iteration is selected
+        starts afresh."""
+        session.items[:] = _after_their_iterations(session.items)
         for name, runner in self.runners.items():
             chosen = {
                 item.index
@@ -184,11 +201,13 @@ class SoakPlugin:
             runner.finish()
 
     def completed_iteration(self, soak: str, index: int) -> SoakIteration:
-        """The iteration a user's test checks; skips when it did not complete in this run."""
+        """The iteration a user's test checks: this session's, or (when its item was not
+        selected, e.g. ``--lf`` on the test alone) what the previous run recorded."""
         runner = self.runners[soak]
-        if index not in runner.records:
-            state = "broke" if index in runner.started_with else "did not run in this session"
-            pytest.skip(f"soak {soak!r} iteration {index} {state}")
+        if index in runner.started_with and index not in runner.records:
+            pytest.skip(f"soak {soak!r} iteration {index} broke")
+        if index not in runner.records and not runner.load_recorded(index):
+            pytest.skip(f"soak {soak!r} iteration {index} did not run and has no record")
         return runner.iterations[index]
 
     def record(self, iteration: SoakIteration) -> dict[str, Any]:

@@ -93,18 +93,19 @@ class JSONProblem(ValueError):
     """What is wrong with a document, without naming it (the caller knows its source)."""
 
 
-def parse_strict(text: str | bytes, one_line: bool = False) -> Any:
+def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) -> Any:
     """Parse one JSON document strictly; raise :class:`JSONProblem` saying what is wrong.
 
     ``one_line``: the document is one line of a file whose errors already name the
-    line, so a position is given as a column alone.
+    line, so a position is given as a column alone. ``bom``: a UTF-8 byte order
+    mark may start the text (a file's start; not a line in the middle of one).
     """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JSONProblem(f"not UTF-8 (byte {exc.start})") from None
-    if text.startswith(BOM):
+    if bom and text.startswith(BOM):
         text = text[1:]
     try:
         value = _DECODER.decode(text)

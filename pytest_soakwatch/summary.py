@@ -127,7 +127,8 @@ def _read_kpi(path: Path) -> tuple[str, list[str]]:
     if verdict not in VERDICTS:
         allowed = ", ".join(VERDICTS)
         raise SoakwatchError(f"{path}: verdict must be one of {allowed}, got {verdict!r}")
-    reasons = gate.get("reasons") or []
+    reasons = gate.get("reasons")
+    reasons = [] if reasons is None else reasons
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
         raise SoakwatchError(f"{path}: reasons must be a list of strings")
     return str(verdict), list(reasons)
@@ -138,6 +139,15 @@ def _read_advice(path: Path) -> list[str]:
     if not isinstance(advice, list) or not all(isinstance(a, str) for a in advice):
         raise SoakwatchError(f"{path}: advice must be a list of strings")
     return list(advice)
+
+
+def _present(path: Path) -> bool:
+    """Whether an optional artifact is there; something else by its name is an error."""
+    if not path.exists():
+        return False
+    if not path.is_file():
+        raise SoakwatchError(f"{path}: not a file")
+    return True
 
 
 def summarize_iteration(
@@ -158,7 +168,7 @@ def summarize_iteration(
 
     audit_path = directory / AUDIT_LOG
     audit: dict[str, Any] | None = None
-    if audit_path.is_file():
+    if _present(audit_path):
         counted = count_reasons(audit_path)
         blocks = {"ratios": counted.ratios(), "counts": counted.counts, "source": AUDIT_LOG}
         audit = {"lines": counted.lines, "truncated_last_line": counted.truncated_last_line}
@@ -168,7 +178,7 @@ def summarize_iteration(
         blocks = {"ratios": {}, "source": None}
 
     kpi_path = directory / KPI_GATE
-    if kpi_path.is_file():
+    if _present(kpi_path):
         verdict, reasons = _read_kpi(kpi_path)
         kpi_source = KPI_GATE
     else:
@@ -183,5 +193,5 @@ def summarize_iteration(
         "kpi_verdict": verdict,
         "kpi_reasons": reasons,
         "kpi_source": kpi_source,
-        "sentinel_advice": _read_advice(sentinel) if sentinel.is_file() else [],
+        "sentinel_advice": _read_advice(sentinel) if _present(sentinel) else [],
     }

@@ -127,3 +127,32 @@ def test_many_blocks_and_two_processes_agree_with_the_strict_parser(
         assert expected[1] == 3000
     else:
         assert expected == ("error", f"{path}: line {bad_at}: duplicate key 'kind'")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"this is not json", "line 1: invalid JSON at column 1"),
+        ("\ufeffnot json".encode("utf-16"), "line 1: not UTF-8"),
+        (f"{CANONICAL_ALLOWED}\n\ufeff{CANONICAL_BLOCKED}\n".encode(), "line 2: invalid JSON"),
+    ],
+    ids=["garbage-tail", "utf-16", "bom-in-the-middle"],
+)
+def test_a_tail_that_is_no_json_line_is_an_error(
+    tmp_path: Path, fast: bool, content: bytes, problem: str
+) -> None:
+    path = tmp_path / "audit.jsonl"
+    path.write_bytes(content)
+    found = outcome(path, fast)
+    assert found[0] == "error"
+    assert found[1].startswith(f"{path}: {problem}")
+
+
+def test_a_line_longer_than_several_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    monkeypatch.setattr(audit, "BLOCK_SIZE", 64)
+    long_line = CANONICAL_BLOCKED.replace("ETHUSDT", "E" * 1000)
+    path = tmp_path / "audit.jsonl"
+    path.write_text(f"{CANONICAL_ALLOWED}\n{long_line}\n{long_line}")
+    assert outcome(path, fast) == ({"allowed": 1, "min_interval": 2}, 3, False)

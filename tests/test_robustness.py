@@ -1,0 +1,234 @@
+"""What users and their systems do to a soak that it must survive with a clear word."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import read_json
+
+OUT = "artifacts/soak/latest"
+MOCK = ("--soak-mock",)
+FAILING_CHECK = """
+import os
+
+def test_net(soak_summary, soak_iteration):
+    assert not (os.environ.get("FAILIT") and soak_iteration.index == 2)
+"""
+
+
+def no_internal_error(result: pytest.RunResult) -> None:
+    text = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in text
+    assert "Traceback" not in text
+
+
+def test_user_properties_with_our_names_are_left_alone(soak: pytest.Pytester) -> None:
+    soak.makepyfile(
+        """
+        def test_plain(record_property):
+            record_property("reasons", "flaky network")
+
+        def test_checks(soak_iteration, record_property):
+            record_property("soak", "mine")
+            record_property("iteration", 99)
+        """
+    )
+    result = soak.runpytest("--soak-iterations=2", *MOCK)
+    assert result.ret == 0
+    result.assert_outcomes(passed=6, warnings=3)
+    no_internal_error(result)
+    assert [e["iteration"] for e in read_json(soak.path / OUT / "TUNING_REPORT.json")] == [1, 2]
+
+
+def test_a_hand_damaged_report_is_set_aside(soak: pytest.Pytester) -> None:
+    assert soak.runpytest("--soak-iterations=3", *MOCK).ret == 0
+    report = soak.path / OUT / "TUNING_REPORT.json"
+    report.write_text(report.read_text()[:200])
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "soakwatch::default::iteration[2]")
+    assert result.ret == 0
+    no_internal_error(result)
+    result.stdout.fnmatch_lines(["| iter_watch | WARNING | *TUNING_REPORT.json: invalid JSON*"])
+    assert (soak.path / OUT / "TUNING_REPORT.json.damaged").is_file()
+    assert [e["iteration"] for e in read_json(report)] == [2]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ('"kpi_verdict": "WARN"', '"kpi_verdict": "FAILED"'),
+        ('"iteration": 1,', '"iteration": "1",'),
+        ('"kpi_reasons": []', '"kpi_reasons": 5'),
+    ],
+    ids=["verdict", "iteration", "reasons"],
+)
+def test_gate_refuses_a_damaged_record(soak: pytest.Pytester, damage: tuple[str, str]) -> None:
+    soak.makeconftest(
+        """
+        import json
+        def pytest_soak_run_iteration(iteration):
+            d = iteration.artifacts_dir
+            (d / "EDGE_REPORT.json").write_text(json.dumps({"totals": {"net_bps": 3.0}}))
+            (d / "KPI_GATE.json").write_text('{"verdict": "WARN", "reasons": []}')
+            return True
+        """
+    )
+    assert soak.runpytest("--soak-iterations=1").ret == 0
+    report = soak.path / OUT / "TUNING_REPORT.json"
+    text = report.read_text()
+    assert damage[0] in text
+    report.write_text(text.replace(*damage))
+    result = soak.runpytest("--soak-iterations=1", "soakwatch::default::kpi_gate")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["SoakwatchError: *TUNING_REPORT.json: *"])
+    no_internal_error(result)
+
+
+def test_output_directory_that_is_a_file(soak: pytest.Pytester) -> None:
+    soak.path.joinpath("outfile").write_text("")
+    result = soak.runpytest("--soak-iterations=1", *MOCK, "--soak-out=outfile")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --soak-out: *outfile exists and is not a directory"])
+
+
+def test_a_fresh_soak_removes_only_its_own_files(soak: pytest.Pytester) -> None:
+    keep = [soak.path / "artifacts/reports/coverage.xml", soak.path / "iterations/notes.txt"]
+    for path in keep:
+        path.parent.mkdir(parents=True)
+        path.write_text("mine")
+    assert soak.runpytest("--soak-iterations=1", *MOCK, "--soak-out=.").ret == 0
+    assert soak.runpytest("--soak-iterations=1", *MOCK, "--soak-out=.").ret == 0
+    assert all(path.read_text() == "mine" for path in keep)
+    assert (soak.path / "iterations/1/EDGE_REPORT.json").is_file()
+
+
+def test_no_runner_under_xdist_errors_each_iteration_clearly(soak: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    soak.makepyfile("def test_a(): pass")
+    result = soak.runpytest("--soak-iterations=2", "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*nothing ran soak 'default' iteration 1: pass --soak-mock*"])
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("option", ["--ff", "--nf", "-p no:randomly"])
+def test_reordering_options_keep_checks_after_their_iterations(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    soak.makepyfile(FAILING_CHECK)
+    monkeypatch.setenv("FAILIT", "1")
+    soak.runpytest("--soak-iterations=3", *MOCK)
+    result = soak.runpytest("--soak-iterations=3", *MOCK, option, "-v")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    no_internal_error(result)
+    result.stdout.fnmatch_lines(
+        [
+            "soakwatch::default::iteration[[]2[]] PASSED*",
+            "*::test_net[[]default-iter2[]] FAILED*",
+        ]
+    )
+
+
+def test_last_failed_check_is_judged_on_the_recorded_iteration(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soak.makepyfile(FAILING_CHECK)
+    monkeypatch.setenv("FAILIT", "1")
+    soak.runpytest("--soak-iterations=3", *MOCK)
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "--lf", "-k", "test_net")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    outcomes = result.parseoutcomes()
+    assert (outcomes["failed"], outcomes.get("passed", 0)) == (1, 0)
+
+
+def test_runs_that_judge_nothing_ignore_an_old_fail(soak: pytest.Pytester) -> None:
+    soak.makepyfile("def test_a(): pass")
+    spike = ("--soak-iterations=2", *MOCK, "--soak-mock-scenario=spike")
+    assert soak.runpytest(*spike).ret == pytest.ExitCode.TESTS_FAILED
+    assert soak.runpytest(*spike, "--collect-only").ret == 0
+    result = soak.runpytest(*spike, "-m", "not soakwatch")
+    assert result.ret == 0
+    result.assert_outcomes(passed=1, deselected=3)
+
+
+def test_an_iteration_that_breaks_on_a_rerun_loses_its_old_record(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soak.makeconftest(
+        """
+        import json, os
+        def pytest_soak_run_iteration(iteration):
+            if os.environ.get("BREAK") == str(iteration.index):
+                return True  # writes nothing
+            d = iteration.artifacts_dir
+            (d / "EDGE_REPORT.json").write_text(json.dumps({"totals": {"net_bps": 3.0}}))
+            (d / "KPI_GATE.json").write_text('{"verdict": "PASS", "reasons": []}')
+            return True
+        """
+    )
+    assert soak.runpytest("--soak-iterations=3").ret == 0
+    monkeypatch.setenv("BREAK", "3")
+    result = soak.runpytest("--soak-iterations=3", "soakwatch::default::iteration[3]")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    out = soak.path / OUT
+    assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 2]
+    assert not (out / "ITER_SUMMARY_3.json").exists()
+    result = soak.runpytest("--soak-iterations=3", "soakwatch::default::kpi_gate")
+    assert result.ret == 0  # iteration 2 is now the last the record holds
+
+
+def test_a_restarted_worker_keeps_the_log(soak: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    soak.makeconftest(
+        """
+        import os
+        def pytest_soak_iteration_done(iteration, summary, tuning):
+            if not os.path.exists("crashed-once"):
+                open("crashed-once", "w").close()
+                os._exit(3)
+        """
+    )
+    result = soak.runpytest_subprocess("--soak-iterations=3", *MOCK, "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8")
+    assert "| iter_watch | ERROR | iter=1 worker" in log
+    assert "| iter_watch | SUMMARY | iter=3 " in log
+
+
+def test_an_artifact_that_is_a_directory_is_an_error(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        """
+        import json
+        def pytest_soak_run_iteration(iteration):
+            d = iteration.artifacts_dir
+            (d / "EDGE_REPORT.json").write_text(json.dumps({"totals": {"net_bps": 3.0}}))
+            (d / "KPI_GATE.json").mkdir()
+            return True
+        """
+    )
+    result = soak.runpytest("--soak-iterations=1")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["ERROR soakwatch::default::iteration[[]1[]] - *KPI_GATE.json: not a file"]
+    )
+
+
+def test_dist_each_is_refused(soak: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    result = soak.runpytest("--soak-iterations=1", *MOCK, "-n", "2", "--dist", "each")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: soakwatch: --dist each would run every soak*"])
+
+
+def test_json_of_named_soaks_with_dashes_groups_right(soak: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    soak.makepyfile("def test_check(soak_summary, soak_iteration): pass")
+    args = ("--soak-iterations=2", *MOCK, "--soak-name=a", "--soak-name=b-a")
+    serial = soak.runpytest(*args)
+    result = soak.runpytest_subprocess(*args, "-n", "2")
+    assert result.parseoutcomes() == serial.parseoutcomes()
+    assert "skipped" not in result.parseoutcomes()
+    assert (
+        json.loads((soak.path / OUT / "b-a" / "ITER_SUMMARY_2.json").read_text())["soak"] == "b-a"
+    )
