@@ -67,18 +67,6 @@ EDGE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("content", "place"), [c[1:] for c in EDGE_CASES], ids=[c[0] for c in EDGE_CASES]
-)
-def test_malformed_edge_report_raises_soakwatch_error(write_artifacts, content, place):
-    directory = write_artifacts(edge=content)
-
-    with pytest.raises(SoakwatchError) as excinfo:
-        summarize_iteration(directory)
-
-    assert_names(str(excinfo.value), str(directory / "EDGE_REPORT.json"), place)
-
-
 def test_invalid_utf8_names_file_and_byte(write_artifacts):
     directory = write_artifacts(edge=b'{"totals": {"net_bps": 1.0}, "x": "\xff"}')
 
@@ -103,18 +91,6 @@ KPI_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("content", "place"), [c[1:] for c in KPI_CASES], ids=[c[0] for c in KPI_CASES]
-)
-def test_malformed_kpi_gate_raises_soakwatch_error(write_artifacts, content, place):
-    directory = write_artifacts(kpi=content)
-
-    with pytest.raises(SoakwatchError) as excinfo:
-        summarize_iteration(directory)
-
-    assert_names(str(excinfo.value), str(directory / "KPI_GATE.json"), place)
-
-
 SENTINEL_CASES = [
     ("advice-string", '{"advice": "widen spread"}', r"advice"),
     ("advice-not-strings", '{"advice": ["ok", 3]}', r"advice"),
@@ -123,16 +99,27 @@ SENTINEL_CASES = [
 ]
 
 
+#: artifact (the ``write_artifacts`` keyword) -> its file name
+FILES = {"edge": "EDGE_REPORT.json", "kpi": "KPI_GATE.json", "sentinel": "EDGE_SENTINEL.json"}
+MALFORMED = [
+    *(("edge", *case) for case in EDGE_CASES),
+    *(("kpi", *case) for case in KPI_CASES),
+    *(("sentinel", *case) for case in SENTINEL_CASES),
+]
+
+
 @pytest.mark.parametrize(
-    ("content", "place"), [c[1:] for c in SENTINEL_CASES], ids=[c[0] for c in SENTINEL_CASES]
+    ("artifact", "content", "place"),
+    [(artifact, content, place) for artifact, _, content, place in MALFORMED],
+    ids=[f"{artifact}-{case_id}" for artifact, case_id, _, _ in MALFORMED],
 )
-def test_malformed_sentinel_raises_soakwatch_error(write_artifacts, content, place):
-    directory = write_artifacts(sentinel=content)
+def test_malformed_artifact_raises_soakwatch_error(write_artifacts, artifact, content, place):
+    directory = write_artifacts(**{artifact: content})
 
     with pytest.raises(SoakwatchError) as excinfo:
         summarize_iteration(directory)
 
-    assert_names(str(excinfo.value), str(directory / "EDGE_SENTINEL.json"), place)
+    assert_names(str(excinfo.value), str(directory / FILES[artifact]), place)
 
 
 def test_missing_edge_report_names_the_file(tmp_path):
