@@ -171,7 +171,11 @@ def summarize_iteration(
     if _present(audit_path):
         counted = count_reasons(audit_path)
         blocks = {"ratios": counted.ratios(), "counts": counted.counts, "source": AUDIT_LOG}
-        audit = {"lines": counted.lines, "truncated_last_line": counted.truncated_last_line}
+        audit = {
+            "lines": counted.lines,
+            "truncated_lines": int(counted.truncated_last_line),
+            "truncated_last_line": counted.truncated_last_line,
+        }
     elif edge_ratios:
         blocks = {"ratios": edge_ratios, "source": EDGE_REPORT}
     else:

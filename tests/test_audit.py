@@ -108,7 +108,7 @@ def test_empty_audit_file(write_artifacts):
     summary = summarize_iteration(write_artifacts(audit_lines=[]))
 
     assert summary["blocks"]["ratios"] == {}
-    assert summary["audit"] == {"lines": 0, "truncated_last_line": False}
+    assert summary["audit"] == {"lines": 0, "truncated_lines": 0, "truncated_last_line": False}
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_cut_short_last_line_is_tolerated_and_reported(write_artifacts, cut):
 
     summary = summarize_iteration(directory)
 
-    assert summary["audit"] == {"lines": 2, "truncated_last_line": True}
+    assert summary["audit"] == {"lines": 2, "truncated_lines": 1, "truncated_last_line": True}
     assert summary["blocks"]["ratios"] == {"min_interval": 50.0, "allowed": 50.0}
 
 

@@ -305,7 +305,7 @@ def test_audit_jsonl_wins_over_edge_block_reasons(write_artifacts):
     assert summary["blocks"]["source"] == "audit.jsonl"
     assert summary["blocks"]["ratios"] == {"concurrency": 25.0, "allowed": 75.0}
     assert summary["blocks"]["counts"] == {"concurrency": 1, "allowed": 3}
-    assert summary["audit"] == {"lines": 4, "truncated_last_line": False}
+    assert summary["audit"] == {"lines": 4, "truncated_lines": 0, "truncated_last_line": False}
 
 
 def test_seed_example_block_ratios_from_audit(write_artifacts):
