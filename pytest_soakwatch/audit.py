@@ -154,7 +154,7 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
             counts[reason_of(parse_strict(tail, one_line=True, bom=False))] += 1
             lines += 1
         except JSONProblem as exc:
-            if not tail.lstrip().startswith(b"{"):  # not a JSON line cut short: just wrong
+            if not exc.cut_short:  # complete but wrong: an error like any other line
                 return _Part(dict(counts), lines, False, (lines + 1, str(exc)))
             truncated = True
     return _Part(dict(counts), lines, truncated, None)

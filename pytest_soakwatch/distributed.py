@@ -19,6 +19,7 @@ import pytest
 ROOT = "soakwatch"
 #: dist modes whose tests may be regrouped; "each" and "no" are left alone.
 REGROUPED = ("load", "loadscope", "loadfile", "loadgroup", "worksteal")
+_ITERATION_ID = re.compile(r"iter\d+")
 
 
 def soak_scope(nodeid: str, names: Iterable[str]) -> str | None:
@@ -30,9 +31,10 @@ def soak_scope(nodeid: str, names: Iterable[str]) -> str | None:
     if nodeid.startswith(ROOT + "::"):
         return ROOT + "::" + nodeid.split("::")[1]
     if nodeid.endswith("]") and "[" in nodeid:
-        params = nodeid[nodeid.index("[") + 1 : -1]
-        for name in sorted(names, key=len, reverse=True):  # "b-a" before "a"
-            if re.search(rf"(^|-){re.escape(name)}-iter\d+(-|$)", params):
+        ids = nodeid[nodeid.index("[") + 1 : -1].split("-")  # soak names have no "-"
+        known = set(names)
+        for name, after in zip(ids, ids[1:], strict=False):
+            if name in known and _ITERATION_ID.fullmatch(after):
                 return ROOT + "::" + name
     return None
 

@@ -64,7 +64,11 @@ def _render_list(entries: list[Any]) -> str:
 
 def read_json_list(path: Path, key: str = "iteration") -> list[dict[str, Any]]:
     """Read a list written by :func:`upsert_list_entry`: objects with a whole-number ``key``."""
-    value = loads_strict(path.read_bytes(), str(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SoakwatchError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    value = loads_strict(data, str(path))
     if not isinstance(value, list):
         raise SoakwatchError(f"{path}: expected a JSON list")
     for number, entry in enumerate(value, 1):
@@ -75,7 +79,7 @@ def read_json_list(path: Path, key: str = "iteration") -> list[dict[str, Any]]:
 
 def remove_list_entry(path: Path, key: str, value: int) -> None:
     """Drop the entry whose ``key`` is ``value`` from the list at ``path`` (atomically)."""
-    if not path.is_file():
+    if not path.exists():
         return
     entries = read_json_list(path, key)
     kept = [entry for entry in entries if entry[key] != value]
@@ -130,6 +134,8 @@ def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
         stream = path.open("r+b", buffering=0)
     except FileNotFoundError:
         entries = []
+    except OSError as exc:  # e.g. a directory by that name
+        raise SoakwatchError(f"{path}: cannot write ({exc.strerror or exc})") from None
     else:
         with stream:
             last = _last_entry_key(stream, key)

@@ -25,16 +25,16 @@ class GateResult:
         return {"verdict": self.verdict, "reasons": list(self.reasons), "failed": self.failed}
 
 
-def judge(outcomes: Mapping[int, Outcome], mode: str = "final") -> GateResult | None:
-    """Judge a soak from the outcomes of the iterations that ran (``None`` if none ran).
+def judge(outcomes: Mapping[int, Outcome], last: int, mode: str = "final") -> GateResult | None:
+    """Judge a soak of ``last`` iterations from the outcomes known (``None`` if none are).
 
-    ``final``: the last iteration's verdict decides; ``any``: a FAIL anywhere
-    fails. Either way a last iteration without a verdict never passes.
+    ``final``: iteration ``last``'s verdict decides; ``any``: a FAIL anywhere
+    fails too. Either way a last iteration without a verdict (it broke, or
+    never ran) never passes.
     """
     if not outcomes:
         return None
-    last = max(outcomes)
-    final = outcomes[last]
+    final = outcomes.get(last, Outcome(None))
     if final.verdict is None:
         return GateResult(None, (), True, f"iteration {last} produced no KPI verdict")
     if mode == "any":

@@ -119,7 +119,8 @@ class GateItem(SoakItem):
 
         Alone (``--lf``, a node id) it judges the recorded soak.
         """
-        result = judge(self.runner.soak_outcomes(), self.runner.settings.gate)
+        spec = self.runner.spec
+        result = judge(self.runner.soak_outcomes(), spec.iterations, self.runner.settings.gate)
         if result is None:
             pytest.skip(f"soak {self.runner.spec.name!r} has no iteration to judge")
         if result.failed:

@@ -33,7 +33,9 @@ class SoakReporter:
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
         self.backstop = ""
         self.ran: set[str] = set()  # soaks with an item that ran in this session
-        self.fresh: set[str] = set()  # soaks started afresh (their old report removed)
+        self.fresh: set[str] = set()  # soaks whose every iteration was collected
+        self.cleaned: set[str] = set()  # fresh soaks whose old report and log are gone
+        self.damaged: set[str] = set()  # soaks whose TUNING_REPORT.json could not be read
         self.final: dict[str, GateResult | None] | None = None
         self.logs: dict[str, TextIO] = {}
 
@@ -61,13 +63,15 @@ class SoakReporter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record an iteration once its item is done (after the terminal showed its outcome)."""
-        if str(report.when) == "???":  # pytest-xdist: the worker died running this item
-            self._crashed(report)
-            return
         spec = self._soak_of(report.nodeid)
         if spec is None:
             return
         self.ran.add(spec.name)
+        if report.nodeid.endswith("::iteration[1]"):
+            self._clean(spec)
+        if str(report.when) == "???":  # pytest-xdist: the worker died running this item
+            self._crashed(spec, report)
+            return
         if report.when != "teardown" or "::iteration[" not in report.nodeid:
             return
         found = soak_properties(report.user_properties)
@@ -94,18 +98,22 @@ class SoakReporter:
         self._start_fresh(ids)
 
     def _start_fresh(self, nodeids: list[str]) -> None:
-        """A soak whose every iteration is collected starts afresh: its report and log go.
-
-        (The worker running the soak removes the per-iteration files the same way.)
-        """
+        """Note the soaks whose every iteration is collected: they start afresh once their
+        first iteration runs (the worker running it removes its own files the same way)."""
         for name, spec in self.specs.items():
-            if name in self.fresh:
-                continue
             prefix = f"{ROOT}::{name}::iteration["
             if sum(nodeid.startswith(prefix) for nodeid in nodeids) == spec.iterations:
                 self.fresh.add(name)
-                for path in (spec.out / TUNING_REPORT, spec.out / LOG_NAME):
-                    path.unlink(missing_ok=True)
+
+    def _clean(self, spec: SoakSpec) -> None:
+        """Remove an earlier run's report and log, once, before iteration 1's results."""
+        if spec.name in self.fresh and spec.name not in self.cleaned:
+            self.cleaned.add(spec.name)
+            log = self.logs.pop(spec.name, None)
+            if log is not None:
+                log.close()
+            for path in (spec.out / TUNING_REPORT, spec.out / LOG_NAME):
+                path.unlink(missing_ok=True)
 
     def _soak_of(self, nodeid: str) -> SoakSpec | None:
         """The soak a soak item's node id names (``soakwatch::NAME::...``), else ``None``."""
@@ -123,9 +131,8 @@ class SoakReporter:
             self._emit(spec, [f"| iter_watch | WARNING | {exc}; moved to {aside.name} |"])
             update()
 
-    def _crashed(self, report: pytest.TestReport) -> None:
-        spec = self._soak_of(report.nodeid)
-        if spec is None or "::iteration[" not in report.nodeid:
+    def _crashed(self, spec: SoakSpec, report: pytest.TestReport) -> None:
+        if "::iteration[" not in report.nodeid:
             return
         index = int(report.nodeid.rsplit("[", 1)[1].rstrip("]"))
         self.outcomes[spec.name][index] = Outcome(None)
@@ -141,9 +148,11 @@ class SoakReporter:
         for name, spec in self.specs.items():
             try:
                 recorded = recorded_outcomes(spec)
-            except SoakwatchError:
-                recorded = {}
-            results[name] = judge({**recorded, **self.outcomes[name]}, self.gate)
+            except SoakwatchError as exc:  # the gate refuses a damaged record
+                self.damaged.add(name)
+                results[name] = GateResult(None, (), True, str(exc))
+                continue
+            results[name] = judge({**recorded, **self.outcomes[name]}, spec.iterations, self.gate)
         return results
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -188,16 +197,20 @@ class SoakReporter:
         json_report["soakwatch"] = {
             name: None if result is None else result.as_json()
             for name, result in self.results().items()
+            if name in self.ran
         }
 
     @pytest.hookimpl(wrapper=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
-        """Backstop: a FAIL verdict fails the run even when the gate item was deselected."""
+        """Backstop: a FAIL verdict (or a damaged record) fails the run even when the gate item
+        was deselected. A final iteration that has not run yet only fails the gate item."""
         self.final = self.results()
         failing = [
             f"{name}: {result.message}"
-            for name, result in self.results().items()
-            if result is not None and result.failed and name in self.ran
+            for name, result in self.final.items()
+            if result is not None
+            and name in self.ran
+            and (result.verdict == "FAIL" or name in self.damaged)
         ]
         if failing and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -116,7 +116,7 @@ class SoakRunner:
         on_disk = [
             int(path.name)
             for path in (self.spec.out / "iterations").iterdir()
-            if path.name.isdigit() and int(path.name) <= self.spec.iterations
+            if _is_number(path.name) and int(path.name) <= self.spec.iterations
         ]
         last = max(on_disk, default=max(self.started_with))
         if self.mirrored != last:
@@ -130,13 +130,13 @@ class SoakRunner:
         """
         out = self.spec.out
         for path in out.glob("ITER_SUMMARY_*.json"):
-            if path.stem.removeprefix("ITER_SUMMARY_").isdigit() and path.is_file():
+            if _is_number(path.stem.removeprefix("ITER_SUMMARY_")) and path.is_file():
                 path.unlink()
         for name in ARTIFACTS:
             (out / "artifacts" / name).unlink(missing_ok=True)
         if (out / "iterations").is_dir():
             for path in (out / "iterations").iterdir():
-                if path.name.isdigit() and path.is_dir():
+                if _is_number(path.name) and path.is_dir():
                     shutil.rmtree(path)
 
     def run(self, index: int) -> dict[str, Any]:
@@ -199,6 +199,11 @@ class SoakRunner:
             iteration=iteration, summary=summary, tuning=record["tuning"]
         )
         return record
+
+
+def _is_number(name: str) -> bool:
+    """An iteration number as we write it (``str.isdigit`` also takes "²")."""
+    return name.isascii() and name.isdigit()
 
 
 def recorded_outcomes(spec: SoakSpec) -> dict[int, Outcome]:

@@ -148,7 +148,8 @@ def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
     return table
 
 
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+#: No "-": pytest joins parameter ids with it, and a test's id must name its soak unambiguously.
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
 def _soaks(
@@ -161,7 +162,7 @@ def _soaks(
         if not name or not set(name) <= _NAME_CHARS or len(rest) > 2:
             raise pytest.UsageError(
                 f"{source}: expected NAME[:SCENARIO[:SEED]] with a NAME of letters, digits, "
-                f"'_', '.' or '-', got {value!r}"
+                f"'_' or '.', got {value!r}"
             )
         if name in declared:
             raise pytest.UsageError(f"{source}: soak {name!r} is declared twice")
@@ -185,8 +186,9 @@ def resolve(config: pytest.Config) -> Settings:
 
     def directory(value: Any, source: str, base: Path) -> Path:
         found = path(value, source, base)
-        if found.exists() and not found.is_dir():
-            raise pytest.UsageError(f"{source}: {found} exists and is not a directory")
+        existing = next(p for p in (found, *found.parents) if p.exists())
+        if not existing.is_dir():
+            raise pytest.UsageError(f"{source}: {existing} exists and is not a directory")
         return found
 
     return Settings(

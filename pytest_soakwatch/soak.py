@@ -110,6 +110,11 @@ class SoakPlugin:
             spec.name: SoakRunner(spec=spec, settings=settings, base=base, hook=config.hook)
             for spec in soak_specs(settings)
         }
+        for runner in self.runners.values():
+            if runner.spec.out.exists() and not runner.spec.out.is_dir():
+                raise pytest.UsageError(
+                    f"soakwatch: {runner.spec.out} exists and is not a directory"
+                )
         if config.getoption("dist", "no") == "each":
             raise pytest.UsageError(
                 "soakwatch: --dist each would run every soak on every worker, into the same "
@@ -119,6 +124,12 @@ class SoakPlugin:
         self.selectors = [a for a in config.args if _is_selector(a, invocation_dir)]
         if self.selectors:
             config.args[:] = [a for a in config.args if a not in self.selectors]
+        # Tests picked by node id (an IDE's "run this test") run without a soak: a check among
+        # them uses its iteration's record. Files, directories or no arguments: the soak runs.
+        picked = config.args_source == pytest.Config.ArgsSource.ARGS and config.args
+        self.adds_items = bool(self.selectors) or not (
+            picked and all("::" in arg for arg in config.args)
+        )
         if settings.mock:
             config.pluginmanager.register(MockRunner(), "soakwatch-mock")
         if not hasattr(config, "workerinput"):
@@ -141,7 +152,7 @@ class SoakPlugin:
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
         """Add each soak's collector to what the session collects, as if it were a path."""
         report = yield
-        if isinstance(collector, pytest.Session) and report.passed:
+        if isinstance(collector, pytest.Session) and report.passed and self.adds_items:
             report.result.extend(
                 make_soak(collector, runner, self.selectors) for runner in self.runners.values()
             )

@@ -90,7 +90,14 @@ def _first_problem(value: Any, limit: int) -> str | None:
 
 
 class JSONProblem(ValueError):
-    """What is wrong with a document, without naming it (the caller knows its source)."""
+    """What is wrong with a document, without naming it (the caller knows its source).
+
+    ``cut_short``: the text ended before the JSON did (what a killed writer leaves).
+    """
+
+    def __init__(self, problem: str, cut_short: bool = False) -> None:
+        super().__init__(problem)
+        self.cut_short = cut_short
 
 
 def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) -> Any:
@@ -111,7 +118,12 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         where = f"column {exc.colno}" if one_line else f"line {exc.lineno} column {exc.colno}"
-        raise JSONProblem(f"invalid JSON at {where}: {exc.msg}") from None
+        # The text ran out: an unterminated string, or an error in its last few characters (a
+        # number or literal cut in two: "1e", "tru"); "Extra data" means the JSON ended first.
+        cut_short = exc.msg.startswith("Unterminated string") or (
+            exc.msg != "Extra data" and exc.pos >= len(text.rstrip()) - 4
+        )
+        raise JSONProblem(f"invalid JSON at {where}: {exc.msg}", cut_short) from None
     except RecursionError:
         raise JSONProblem(f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit

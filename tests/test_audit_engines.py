@@ -135,8 +135,11 @@ def test_many_blocks_and_two_processes_agree_with_the_strict_parser(
         (b"this is not json", "line 1: invalid JSON at column 1"),
         ("\ufeffnot json".encode("utf-16"), "line 1: not UTF-8"),
         (f"{CANONICAL_ALLOWED}\n\ufeff{CANONICAL_BLOCKED}\n".encode(), "line 2: invalid JSON"),
+        (b'{"reason": 5}', "line 1: 'reason' must be a non-empty string"),
+        (b'{"reason": "a", "reason": "b"}', "line 1: duplicate key 'reason'"),
+        (b'{"reason": "b"} x', "line 1: invalid JSON at column 17: Extra data"),
     ],
-    ids=["garbage-tail", "utf-16", "bom-in-the-middle"],
+    ids=["garbage-tail", "utf-16", "bom-in-the-middle", "complete-but-wrong", "dup", "extra"],
 )
 def test_a_tail_that_is_no_json_line_is_an_error(
     tmp_path: Path, fast: bool, content: bytes, problem: str

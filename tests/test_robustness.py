@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from helpers import read_json
 
@@ -175,7 +173,8 @@ def test_an_iteration_that_breaks_on_a_rerun_loses_its_old_record(
     assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 2]
     assert not (out / "ITER_SUMMARY_3.json").exists()
     result = soak.runpytest("--soak-iterations=3", "soakwatch::default::kpi_gate")
-    assert result.ret == 0  # iteration 2 is now the last the record holds
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the final iteration has no verdict now
+    result.stdout.fnmatch_lines(["*iteration 3 produced no KPI verdict"])
 
 
 def test_a_restarted_worker_keeps_the_log(soak: pytest.Pytester) -> None:
@@ -221,14 +220,124 @@ def test_dist_each_is_refused(soak: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: soakwatch: --dist each would run every soak*"])
 
 
-def test_json_of_named_soaks_with_dashes_groups_right(soak: pytest.Pytester) -> None:
+def test_checks_reach_their_soak_whatever_their_other_parameters(soak: pytest.Pytester) -> None:
+    """A fixture parameter "b" and soak "a" give the id "b-a-iter1": it belongs to soak a."""
     pytest.importorskip("xdist")
-    soak.makepyfile("def test_check(soak_summary, soak_iteration): pass")
-    args = ("--soak-iterations=2", *MOCK, "--soak-name=a", "--soak-name=b-a")
+    soak.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture(params=["b"])
+        def other(request):
+            return request.param
+
+        def test_check(other, soak_summary, soak_iteration):
+            pass
+        """
+    )
+    args = ("--soak-iterations=2", *MOCK, "--soak-name=a", "--soak-name=b")
     serial = soak.runpytest(*args)
     result = soak.runpytest_subprocess(*args, "-n", "2")
     assert result.parseoutcomes() == serial.parseoutcomes()
     assert "skipped" not in result.parseoutcomes()
-    assert (
-        json.loads((soak.path / OUT / "b-a" / "ITER_SUMMARY_2.json").read_text())["soak"] == "b-a"
+
+
+def test_soak_names_cannot_hold_a_dash(soak: pytest.Pytester) -> None:
+    result = soak.runpytest("--soak-iterations=1", *MOCK, "--soak-name=b-a")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --soak-name: expected NAME*, got 'b-a'"])
+
+
+def test_collect_only_and_x_keep_the_previous_report(soak: pytest.Pytester) -> None:
+    soak.makepyfile("def test_a(): assert False")
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == pytest.ExitCode.TESTS_FAILED
+    report = soak.path / OUT / "TUNING_REPORT.json"
+    before = report.read_bytes()
+    assert soak.runpytest("--soak-iterations=2", *MOCK, "--collect-only").ret == 0
+    assert soak.runpytest("--soak-iterations=2", *MOCK, "-x").ret == pytest.ExitCode.TESTS_FAILED
+    assert report.read_bytes() == before
+    assert (soak.path / OUT / "soakwatch.log").is_file()
+
+
+def test_gate_needs_the_final_iteration(soak: pytest.Pytester) -> None:
+    """A record of 2 iterations does not pass the gate of a 5-iteration soak."""
+    assert soak.runpytest("--soak-iterations=2", *MOCK, "--soak-auto-tune").ret == 0
+    result = soak.runpytest("--soak-iterations=5", *MOCK, "soakwatch::default::kpi_gate")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*iteration 5 produced no KPI verdict"])
+
+
+def test_a_damaged_record_is_not_a_pass(soak: pytest.Pytester) -> None:
+    spike = ("--soak-iterations=4", *MOCK, "--soak-mock-scenario=spike")
+    assert soak.runpytest(*spike).ret == pytest.ExitCode.TESTS_FAILED
+    (soak.path / OUT / "TUNING_REPORT.json").write_text('[\n{"iteration": 1,')
+    result = soak.runpytest(*spike, "soakwatch::default::iteration[1]")
+    assert result.ret == 0  # iteration 1 itself passes; the soak's final verdict is unknown
+    result.stdout.fnmatch_lines(["| kpi_gate | verdict=NONE | reasons=[[][]] |"])
+    assert soak.runpytest(*spike, "soakwatch::default::kpi_gate").ret == 1
+
+
+def test_backstop_refuses_a_record_with_unknown_verdicts(soak: pytest.Pytester) -> None:
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
+    report = soak.path / OUT / "TUNING_REPORT.json"
+    report.write_text(report.read_text().replace('"WARN"', '"FAILED"'))
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "soakwatch::default::iteration[1]")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["soakwatch: KPI gate failed: default: *no valid verdict"])
+
+
+@pytest.mark.parametrize("layout", ["file-as-parent", "named-soak-is-a-file"])
+def test_output_paths_blocked_by_files(soak: pytest.Pytester, layout: str) -> None:
+    soak.path.joinpath("afile").write_text("")
+    soak.path.joinpath("d").mkdir()
+    soak.path.joinpath("d", "x").write_text("")
+    args = (
+        ["--soak-out=afile/sub"]
+        if layout == "file-as-parent"
+        else ["--soak-out=d", "--soak-name=x"]
     )
+    result = soak.runpytest("--soak-iterations=1", *MOCK, *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *exists and is not a directory"])
+
+
+def test_a_report_that_is_a_directory_is_set_aside(soak: pytest.Pytester) -> None:
+    (soak.path / OUT / "TUNING_REPORT.json").mkdir(parents=True)
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "soakwatch::default::iteration[2]")
+    assert result.ret == 0
+    no_internal_error(result)
+    assert [e["iteration"] for e in read_json(soak.path / OUT / "TUNING_REPORT.json")] == [2]
+
+
+def test_one_test_picked_by_node_id_runs_without_the_soak(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soak.makepyfile(
+        """
+        def test_other():
+            pass
+
+        def test_net(soak_summary):
+            assert soak_summary["kpi_verdict"] == "WARN"
+        """
+    )
+    monkeypatch.setenv("SOAKWATCH_ITERATIONS", "2")
+    monkeypatch.setenv("SOAKWATCH_MOCK", "1")
+    assert soak.runpytest().ret == 0
+    name = "test_one_test_picked_by_node_id_runs_without_the_soak.py"
+    result = soak.runpytest(f"{name}::test_other")
+    result.assert_outcomes(passed=1)
+    result = soak.runpytest(f"{name}::test_net[default-iter2]")
+    result.assert_outcomes(passed=1)  # checked against iteration 2's record
+    result = soak.runpytest(name)
+    result.assert_outcomes(passed=6, warnings=3)  # a file: the soak runs
+
+
+def test_a_directory_named_like_a_number_but_not_ascii_is_left_alone(soak: pytest.Pytester) -> None:
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
+    (soak.path / OUT / "iterations" / "\u00b2").mkdir()
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "soakwatch::default::iteration[2]")
+    assert result.ret == 0
+    no_internal_error(result)
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
+    assert (soak.path / OUT / "iterations" / "\u00b2").is_dir()
