@@ -156,7 +156,7 @@ class SoakReporter:
         return results
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.config.option.collectonly:
+        if self.config.option.collectonly or not self.ran:
             return
         write = terminalreporter.write_line
         terminalreporter.section("soakwatch")
