@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -141,12 +142,21 @@ def _read_advice(path: Path) -> list[str]:
     return list(advice)
 
 
-def _present(path: Path) -> bool:
+def _listing(directory: Path) -> dict[str, bool]:
+    """The directory's entries: name -> is a file (one system call for all the artifacts)."""
+    try:
+        with os.scandir(directory) as entries:
+            return {entry.name: entry.is_file() for entry in entries}
+    except (FileNotFoundError, NotADirectoryError):
+        raise SoakwatchError(f"{directory}: artifacts directory not found") from None
+
+
+def _present(listing: dict[str, bool], directory: Path, name: str) -> bool:
     """Whether an optional artifact is there; something else by its name is an error."""
-    if not path.exists():
+    if name not in listing:
         return False
-    if not path.is_file():
-        raise SoakwatchError(f"{path}: not a file")
+    if not listing[name]:
+        raise SoakwatchError(f"{directory / name}: not a file")
     return True
 
 
@@ -161,14 +171,15 @@ def summarize_iteration(
     malformed file.
     """
     directory = Path(artifacts_dir)
-    if not directory.is_dir():
-        raise SoakwatchError(f"{directory}: artifacts directory not found")
+    listing = _listing(directory)
+    if EDGE_REPORT in listing and not listing[EDGE_REPORT]:
+        raise SoakwatchError(f"{directory / EDGE_REPORT}: not a file")
     edge = _read_edge(directory / EDGE_REPORT)
     edge_ratios = edge.pop("_edge_block_ratios")
 
     audit_path = directory / AUDIT_LOG
     audit: dict[str, Any] | None = None
-    if _present(audit_path):
+    if _present(listing, directory, AUDIT_LOG):
         counted = count_reasons(audit_path)
         blocks = {"ratios": counted.ratios(), "counts": counted.counts, "source": AUDIT_LOG}
         audit = {
@@ -182,7 +193,7 @@ def summarize_iteration(
         blocks = {"ratios": {}, "source": None}
 
     kpi_path = directory / KPI_GATE
-    if _present(kpi_path):
+    if _present(listing, directory, KPI_GATE):
         verdict, reasons = _read_kpi(kpi_path)
         kpi_source = KPI_GATE
     else:
@@ -197,5 +208,7 @@ def summarize_iteration(
         "kpi_verdict": verdict,
         "kpi_reasons": reasons,
         "kpi_source": kpi_source,
-        "sentinel_advice": _read_advice(sentinel) if _present(sentinel) else [],
+        "sentinel_advice": _read_advice(sentinel)
+        if _present(listing, directory, EDGE_SENTINEL)
+        else [],
     }
