@@ -160,38 +160,38 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
     return _Part(dict(counts), lines, truncated, None)
 
 
-def _split(path: Path, size: int) -> int:
+def _split(path: str, size: int) -> int:
     """A line start near the middle of the file."""
-    with path.open("rb") as stream:
+    with open(path, "rb") as stream:
         stream.seek(size // 2)
         stream.readline()
         return stream.tell()
 
 
-def _parts(path: Path, fast: bool, processes: int) -> list[_Part]:
-    size = path.stat().st_size
-    if processes < 2 or size < PARALLEL_MIN_BYTES:
-        return [_scan(str(path), 0, size, fast)]
+def _parts(path: str, fast: bool, processes: int | None) -> list[_Part]:
+    size = os.stat(path).st_size
+    if size >= PARALLEL_MIN_BYTES and processes is None:
+        processes = min(2, os.cpu_count() or 1)  # asked for a large file only: it reads /sys
+    if size < PARALLEL_MIN_BYTES or (processes or 1) < 2:
+        return [_scan(path, 0, size, fast)]
     from concurrent.futures import ProcessPoolExecutor  # only for large files
 
     middle = _split(path, size)
     with ProcessPoolExecutor(max_workers=1) as pool:
-        second = pool.submit(_scan, str(path), middle, size, fast)
-        first = _scan(str(path), 0, middle, fast)
+        second = pool.submit(_scan, path, middle, size, fast)
+        first = _scan(path, 0, middle, fast)
         return [first, second.result()]
 
 
-def count_reasons(path: Path, fast: bool = True, processes: int | None = None) -> AuditCounts:
+def count_reasons(path: Path | str, fast: bool = True, processes: int | None = None) -> AuditCounts:
     """Count audited actions per reason, validating every line strictly.
 
     ``fast=False`` sends every line through the strict parser (the reference
     the fast path is tested against). ``processes``: by default two for a large
     file on a machine with two cores or more.
     """
-    if processes is None:
-        processes = min(2, os.cpu_count() or 1)
     try:
-        parts = _parts(path, fast, processes)
+        parts = _parts(os.fspath(path), fast, processes)
     except OSError as exc:
         raise SoakwatchError(f"{path}: cannot read ({exc.strerror or exc})") from None
     counts: Counter[str] = Counter()

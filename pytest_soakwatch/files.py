@@ -9,17 +9,27 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from .errors import SoakwatchError
+from .fsio import read_bytes, write_bytes
 from .strictjson import loads_strict
 
 _LIST_TAIL = b"\n]\n"
 
 
-_TAIL_PROBE = 16 * 1024
+_TAIL_PROBES = (1024, 16 * 1024)
+
+
+_ENCODERS = {
+    indent: json.JSONEncoder(sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
+    for indent in (None, 2)
+}
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:
     """The one JSON style of our files: sorted keys, UTF-8 text, no NaN."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
+    encoder = _ENCODERS.get(indent)
+    if encoder is None:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
+    return encoder.encode(value)
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -29,14 +39,13 @@ def write_atomic(path: Path, text: str) -> None:
     process), then replaces it.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = text.encode("utf-8")
     try:
         try:
-            stream = tmp.open("w", encoding="utf-8", newline="\n")
+            write_bytes(tmp, data)
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
-            stream = tmp.open("w", encoding="utf-8", newline="\n")
-        with stream:
-            stream.write(text)
+            write_bytes(tmp, data)
         replace_file(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -65,7 +74,7 @@ def _render_list(entries: list[Any]) -> str:
 def read_json_list(path: Path, key: str = "iteration") -> list[dict[str, Any]]:
     """Read a list written by :func:`upsert_list_entry`: objects with a whole-number ``key``."""
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except OSError as exc:
         raise SoakwatchError(f"{path}: cannot read ({exc.strerror or exc})") from None
     value = loads_strict(data, str(path))
@@ -90,13 +99,16 @@ def remove_list_entry(path: Path, key: str, value: int) -> None:
 def _last_entry_key(stream: BinaryIO, key: str) -> Any:
     """The ``key`` of the list's last entry, read from the file's tail; ``None`` if unsure."""
     size = stream.seek(0, os.SEEK_END)
-    stream.seek(max(0, size - _TAIL_PROBE))
-    tail = stream.read()
-    if not tail.endswith(_LIST_TAIL):
-        return None
-    last_line = tail[: -len(_LIST_TAIL)].rsplit(b"\n", 1)[-1]
+    for probe in _TAIL_PROBES:  # an entry is a few hundred bytes: the first probe finds it
+        stream.seek(max(0, size - probe))
+        tail = stream.read()
+        if not tail.endswith(_LIST_TAIL):
+            return None
+        lines = tail[: -len(_LIST_TAIL)].rsplit(b"\n", 1)
+        if len(lines) == 2 or probe >= size:
+            break
     try:
-        entry = json.loads(last_line)
+        entry = json.loads(lines[-1])
     except ValueError:
         return None
     return entry.get(key) if isinstance(entry, dict) else None

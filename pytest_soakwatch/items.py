@@ -66,9 +66,11 @@ class SoakItem(pytest.Item):
         """A warning located at the soak, not in our code.
 
         Same soak, same message, same location: pytest's summary lists one
-        warning with the items that raised it, not one per iteration.
+        warning with the items that raised it, not one per iteration. The
+        location is in angle brackets, like ``<string>``: a name no source
+        line is looked up for.
         """
-        location = soak_nodeid(self.runner.spec.name)
+        location = f"<{soak_nodeid(self.runner.spec.name)}>"
         warnings.warn_explicit(SoakKpiWarning(message), None, location, 0)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:

@@ -47,14 +47,13 @@ class SoakReporter:
             log = self.logs[spec.name] = (spec.out / LOG_NAME).open(
                 "a", encoding="utf-8", newline="\n"
             )
-        log.writelines(line + "\n" for line in lines)
+        log.write("\n".join(lines) + "\n")
         log.flush()
 
     def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            for line in lines:
-                terminal.write_line(line)
+            terminal.write_line("\n".join(lines))
         self._log(spec, lines)
 
     def pytest_unconfigure(self) -> None:

@@ -147,9 +147,11 @@ class SoakRunner:
         self.started_with[index] = overrides
         self.outcomes[index] = Outcome(None)
         artifacts_dir = self.spec.out / "iterations" / str(index)
-        if artifacts_dir.exists():
+        try:
+            artifacts_dir.mkdir(parents=True)
+        except FileExistsError:  # a re-run of this iteration starts from an empty directory
             shutil.rmtree(artifacts_dir)
-        artifacts_dir.mkdir(parents=True)
+            artifacts_dir.mkdir()
         iteration = SoakIteration(
             soak=self.spec.name,
             index=index,

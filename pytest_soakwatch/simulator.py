@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import SoakwatchError
+from .fsio import write_bytes
 from .kpi import evaluate_kpi
 from .overrides import default_overrides
 
@@ -169,38 +171,63 @@ def _advice(drivers: list[str], kpi_reasons: list[str], shares: Mapping[str, flo
     return list(dict.fromkeys(advice))
 
 
+_SECONDS = tuple(f"{n:02d}." for n in range(60))
+_MILLIS_END = tuple(f'{n:03d}Z"}}' for n in range(1000))
+_SYMBOL_TS = tuple(f'"symbol":"{symbol}","ts":"' for symbol in SYMBOLS)
+_MINUTES_A_DAY = 24 * 60
+
+
+def _head(kind: str, reason: str | None) -> str:
+    """A line's text up to the previous line's hash."""
+    fields = '{"allowed":1}' if reason is None else f'{{"allowed":0,"reason":"{reason}"}}'
+    return f'{{"fields":{fields},"kind":"{kind}","prev_sha256":"'
+
+
+_HEADS = {(kind, why): _head(kind, why) for kind in KINDS for why in (None, *BLOCK_REASONS)}
+
+
+def _minute_stamps(start: datetime, count: int) -> list[str]:
+    """``"YYYY-MM-DDTHH:MM:"`` for ``count`` minutes from ``start`` (formatted directly within
+    a day, as ``isoformat`` would)."""
+    first = start.hour * 60 + start.minute
+    if start.second or start.microsecond or first + count > _MINUTES_A_DAY:
+        return [f"{(start + m * _MINUTE).isoformat(timespec='minutes')}:" for m in range(count)]
+    day = start.date().isoformat()
+    return [f"{day}T{m // 60:02d}:{m % 60:02d}:" for m in range(first, first + count)]
+
+
 def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: datetime) -> str:
     """audit.jsonl text: canonical JSON lines (sorted keys, compact), hash-chained.
 
     ``sha256`` is the hex SHA-256 of the line's canonical JSON without the ``sha256`` key;
-    ``prev_sha256`` is the previous line's ``sha256`` ("GENESIS" on the first line). Lines are
-    formatted directly (equal to ``json.dumps(..., sort_keys=True, separators=(",", ":"))``)
-    and the per-line randomness comes from one ``randbytes`` call, because this loop is the
-    simulator's hot path.
+    ``prev_sha256`` is the previous line's ``sha256`` ("GENESIS" on the first line). This is
+    the simulator's hot path: the randomness comes from one ``randbytes`` call, and lines are
+    assembled from precomputed pieces (equal to ``json.dumps(..., sort_keys=True,
+    separators=(",", ":"))``), so that the loop does little but hash.
     """
     blocked = [r for r, n in counts.items() for _ in range(n)]
-    reason_at = dict(zip(rng.sample(range(lines), len(blocked)), blocked, strict=True))
+    reasons: list[str | None] = [None] * lines
+    for at, reason in zip(rng.sample(range(lines), len(blocked)), blocked, strict=True):
+        reasons[at] = reason
     noise = rng.randbytes(3 * lines)  # kind, symbol and a 0-255 ms jitter for each line
+    heads = [
+        _HEADS["REPLACE" if reason == "min_interval" else KINDS[byte % len(KINDS)], reason]
+        for byte, reason in zip(noise[0::3], reasons, strict=True)
+    ]
     slot = 1_800_000 // max(lines, 1)
-    minutes: dict[int, str] = {}  # "YYYY-MM-DDTHH:MM" by minute offset: one isoformat a minute
+    times = [i * slot + jitter for i, jitter in enumerate(noise[2::3])]  # ms from start
+    stamps = _minute_stamps(start, times[-1] // 60_000 + 1) if lines else []
+    tails = [
+        f"{_SYMBOL_TS[byte % len(SYMBOLS)]}{stamps[ms // 60_000]}"
+        f"{_SECONDS[ms % 60_000 // 1000]}{_MILLIS_END[ms % 1000]}"
+        for byte, ms in zip(noise[1::3], times, strict=True)
+    ]
     prev = "GENESIS"
     out = []
-    for i in range(lines):
-        reason = reason_at.get(i)
-        kind_byte, symbol_byte, jitter = noise[3 * i : 3 * i + 3]
-        if reason is None:
-            fields, kind = '{"allowed":1}', KINDS[kind_byte % len(KINDS)]
-        else:
-            fields = f'{{"allowed":0,"reason":"{reason}"}}'
-            kind = "REPLACE" if reason == "min_interval" else KINDS[kind_byte % len(KINDS)]
-        minute, ms = divmod(i * slot + jitter, 60_000)
-        if minute not in minutes:
-            minutes[minute] = (start + minute * _MINUTE).isoformat(timespec="minutes")
-        symbol = SYMBOLS[symbol_byte % len(SYMBOLS)]
-        head = f'{{"fields":{fields},"kind":"{kind}","prev_sha256":"{prev}"'
-        tail = f'"symbol":"{symbol}","ts":"{minutes[minute]}:{ms // 1000:02d}.{ms % 1000:03d}Z"}}'
-        prev = hashlib.sha256(f"{head},{tail}".encode()).hexdigest()
-        out.append(f'{head},"sha256":"{prev}",{tail}\n')
+    for head, tail in zip(heads, tails, strict=True):
+        digest = hashlib.sha256(f'{head}{prev}",{tail}'.encode()).hexdigest()
+        out.append(f'{head}{prev}","sha256":"{digest}",{tail}\n')
+        prev = digest
     return "".join(out)
 
 
@@ -242,10 +269,9 @@ def simulate_iteration(
             "top": {},
         },
     }
-    directory = Path(artifacts_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, document in documents.items():
-        (directory / name).write_text(json.dumps(document) + "\n", encoding="utf-8")
-    (directory / "audit.jsonl").write_text(
-        _audit(rng, counts, audit_lines, start), encoding="utf-8"
-    )
+    files = {name: f"{json.dumps(document)}\n".encode() for name, document in documents.items()}
+    files["audit.jsonl"] = _audit(rng, counts, audit_lines, start).encode()
+    if not os.path.isdir(artifacts_dir):
+        Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        write_bytes(os.path.join(artifacts_dir, name), data)

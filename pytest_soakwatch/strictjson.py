@@ -7,6 +7,7 @@ Every problem raises :class:`SoakwatchError` naming the source.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Iterable
@@ -14,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SoakwatchError
+from .fsio import read_bytes
 
 #: Real artifacts nest four levels deep; anything past this is not an artifact.
 MAX_DEPTH = 64
 
 BOM = "\ufeff"
+
+
+#: Numbers every :class:`_Refused`: a parse during which none was made has none to look for.
+_REFUSALS = itertools.count()
 
 
 class _Refused:
@@ -29,6 +35,7 @@ class _Refused:
     def __init__(self, problem: str, key: str | None = None) -> None:
         self.problem = problem
         self.key = key  # set for a duplicate key: the problem is the object's, not the value's
+        next(_REFUSALS)
 
 
 def _refuse_constant(name: str) -> _Refused:
@@ -114,6 +121,7 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
             raise JSONProblem(f"not UTF-8 (byte {exc.start})") from None
     if bom and text.startswith(BOM):
         text = text[1:]
+    before = next(_REFUSALS)
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
@@ -128,6 +136,11 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
         raise JSONProblem(f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit
         raise JSONProblem(str(exc)) from None
+    # The walk is skipped when it cannot find anything: nothing was refused while this text
+    # was parsed (itertools.count is atomic, so another thread's refusal only costs the walk)
+    # and the text has too few brackets to nest deeper than the limit.
+    if next(_REFUSALS) == before + 1 and text.count("{") + text.count("[") <= MAX_DEPTH:
+        return value
     problem = _first_problem(value, MAX_DEPTH)
     if problem is not None:
         raise JSONProblem(problem)
@@ -142,10 +155,10 @@ def loads_strict(text: str | bytes, source: str) -> Any:
         raise SoakwatchError(f"{source}: {exc}") from None
 
 
-def read_json_object(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path | str) -> dict[str, Any]:
     """Read a file that must hold one JSON object."""
     try:
-        data = path.read_bytes()
+        data = read_bytes(path)
     except FileNotFoundError:
         raise SoakwatchError(f"{path}: file not found") from None
     except OSError as exc:

@@ -62,7 +62,7 @@ def _object(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _edge_totals(report: dict[str, Any], path: Path) -> tuple[str, dict[str, Any]]:
+def _edge_totals(report: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
     """The metrics block: ``total`` (older writers) wins over ``totals`` (current ones)."""
     for key in ("total", "totals"):
         if key in report:
@@ -83,16 +83,18 @@ def derive_drivers(metrics: Mapping[str, float | None]) -> list[str]:
     return [key for _, _, key in sorted(present)[:2]]
 
 
-def _read_edge(path: Path) -> dict[str, Any]:
+def _read_edge(path: str) -> dict[str, Any]:
     report = read_json_object(path)
     key, totals = _edge_totals(report, path)
     where = f"{path}: {key}"
     breakdown = _object(totals.get("component_breakdown"), f"{where}.component_breakdown")
     metrics: dict[str, Any] = {}
     for name in METRICS:
-        value = _number(totals.get(name), f"{where}.{name}")
-        if value is None and name in breakdown:
-            value = _number(breakdown[name], f"{where}.component_breakdown.{name}")
+        value = totals.get(name)
+        if type(value) is not float or not math.isfinite(value):  # else: checked already
+            value = _number(value, f"{where}.{name}")
+            if value is None and name in breakdown:
+                value = _number(breakdown[name], f"{where}.component_breakdown.{name}")
         metrics[name] = value
 
     drivers = totals.get("neg_edge_drivers")
@@ -122,7 +124,7 @@ def _read_edge(path: Path) -> dict[str, Any]:
     return metrics
 
 
-def _read_kpi(path: Path) -> tuple[str, list[str]]:
+def _read_kpi(path: str) -> tuple[str, list[str]]:
     gate = read_json_object(path)
     verdict = gate.get("verdict")
     if verdict not in VERDICTS:
@@ -135,14 +137,14 @@ def _read_kpi(path: Path) -> tuple[str, list[str]]:
     return str(verdict), list(reasons)
 
 
-def _read_advice(path: Path) -> list[str]:
+def _read_advice(path: str) -> list[str]:
     advice = read_json_object(path).get("advice", [])
     if not isinstance(advice, list) or not all(isinstance(a, str) for a in advice):
         raise SoakwatchError(f"{path}: advice must be a list of strings")
     return list(advice)
 
 
-def _listing(directory: Path) -> dict[str, bool]:
+def _listing(directory: str) -> dict[str, bool]:
     """The directory's entries: name -> is a file (one system call for all the artifacts)."""
     try:
         with os.scandir(directory) as entries:
@@ -151,12 +153,12 @@ def _listing(directory: Path) -> dict[str, bool]:
         raise SoakwatchError(f"{directory}: artifacts directory not found") from None
 
 
-def _present(listing: dict[str, bool], directory: Path, name: str) -> bool:
+def _present(listing: dict[str, bool], directory: str, name: str) -> bool:
     """Whether an optional artifact is there; something else by its name is an error."""
     if name not in listing:
         return False
     if not listing[name]:
-        raise SoakwatchError(f"{directory / name}: not a file")
+        raise SoakwatchError(f"{os.path.join(directory, name)}: not a file")
     return True
 
 
@@ -170,17 +172,16 @@ def summarize_iteration(
     audit.jsonl are used when present. Raises :class:`SoakwatchError` for any
     malformed file.
     """
-    directory = Path(artifacts_dir)
+    directory = os.fspath(artifacts_dir)  # joined as text: a Path per file costs more here
     listing = _listing(directory)
     if EDGE_REPORT in listing and not listing[EDGE_REPORT]:
-        raise SoakwatchError(f"{directory / EDGE_REPORT}: not a file")
-    edge = _read_edge(directory / EDGE_REPORT)
+        raise SoakwatchError(f"{os.path.join(directory, EDGE_REPORT)}: not a file")
+    edge = _read_edge(os.path.join(directory, EDGE_REPORT))
     edge_ratios = edge.pop("_edge_block_ratios")
 
-    audit_path = directory / AUDIT_LOG
     audit: dict[str, Any] | None = None
     if _present(listing, directory, AUDIT_LOG):
-        counted = count_reasons(audit_path)
+        counted = count_reasons(os.path.join(directory, AUDIT_LOG))
         blocks = {"ratios": counted.ratios(), "counts": counted.counts, "source": AUDIT_LOG}
         audit = {
             "lines": counted.lines,
@@ -192,15 +193,13 @@ def summarize_iteration(
     else:
         blocks = {"ratios": {}, "source": None}
 
-    kpi_path = directory / KPI_GATE
     if _present(listing, directory, KPI_GATE):
-        verdict, reasons = _read_kpi(kpi_path)
+        verdict, reasons = _read_kpi(os.path.join(directory, KPI_GATE))
         kpi_source = KPI_GATE
     else:
         verdict, reasons = evaluate_kpi(edge, thresholds)
         kpi_source = "computed"
 
-    sentinel = directory / EDGE_SENTINEL
     return {
         **edge,
         "blocks": blocks,
@@ -208,7 +207,7 @@ def summarize_iteration(
         "kpi_verdict": verdict,
         "kpi_reasons": reasons,
         "kpi_source": kpi_source,
-        "sentinel_advice": _read_advice(sentinel)
+        "sentinel_advice": _read_advice(os.path.join(directory, EDGE_SENTINEL))
         if _present(listing, directory, EDGE_SENTINEL)
         else [],
     }

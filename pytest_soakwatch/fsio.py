@@ -1,0 +1,39 @@
+"""Whole-file reads and writes in the fewest system calls: a soak does several per iteration.
+
+``open()`` adds a buffer, a terminal probe and seeks that reading or writing a
+whole file never needs; on a tmpfs they are a third of the cost of a small
+file. ``O_BINARY`` keeps Windows from translating newlines.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_BINARY = getattr(os, "O_BINARY", 0)
+_READ = os.O_RDONLY | _BINARY
+_WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """The file's contents (raises ``OSError`` like ``Path.read_bytes``)."""
+    fd = os.open(path, _READ)
+    try:
+        chunks = []
+        size = os.fstat(fd).st_size + 1  # one read for the file, one to see its end
+        while chunk := os.read(fd, size):
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def write_bytes(path: Path | str, data: bytes) -> None:
+    """Create or truncate the file and write ``data`` (a short write is continued)."""
+    fd = os.open(path, _WRITE, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
