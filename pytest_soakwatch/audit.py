@@ -123,7 +123,7 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
         lines += newlines
 
     pending: list[bytes] = []  # a line longer than a block arrives in pieces
-    with open(path, "rb") as stream:
+    with open(path, "rb", buffering=0) as stream:  # whole blocks: a buffer would only copy
         stream.seek(start)
         remaining = end - start
         try:

@@ -7,6 +7,7 @@ else and adds no items. Asked for, it registers one :class:`SoakPlugin`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -30,6 +31,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
+
+
+#: What a soak's output directory holds beside ``iterations/`` (TUNING_REPORT, the log).
+SOAK_OUTPUT_MARKS = ("TUNING_REPORT.json", "soakwatch.log")
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    """Never walk a soak's ``iterations/``: it holds a directory per iteration (thousands after
+    a long mock soak), and none of them holds a test."""
+    if collection_path.name != "iterations":
+        return None
+    parent = collection_path.parent
+    return any((parent / mark).is_file() for mark in SOAK_OUTPUT_MARKS) or None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,9 +20,12 @@ _ENCODED = {
 _PLAIN = ("net_bps", "kpi_verdict", "rationale", "runtime_utc")
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True).encode
+
+
 def entry_properties(entry: Mapping[str, Any]) -> list[tuple[str, object]]:
     props: list[tuple[str, object]] = [(key, entry.get(key)) for key in _PLAIN]
-    props += [(name, json.dumps(entry.get(key), sort_keys=True)) for key, name in _ENCODED.items()]
+    props += [(name, _ENCODE(entry.get(key))) for key, name in _ENCODED.items()]
     return props
 
 

@@ -45,7 +45,12 @@ class SoakSpec:
 
 @dataclass
 class SoakRunner:
-    """The overrides chain and results of one soak in this process."""
+    """The overrides chain and results of one soak in this process.
+
+    Only the last iterations' records stay in memory (see :meth:`run`), so memory
+    stays flat however long the soak; ``outcomes`` (what the gate judges) holds
+    every iteration this session ran.
+    """
 
     spec: SoakSpec
     settings: Settings
@@ -111,14 +116,14 @@ class SoakRunner:
 
     def finish(self) -> None:
         """At the end of a session: mirror the soak's last iteration on disk, if not done yet."""
-        if not self.started_with:
+        if not self.outcomes:
             return
         on_disk = [
             int(path.name)
             for path in (self.spec.out / "iterations").iterdir()
             if _is_number(path.name) and int(path.name) <= self.spec.iterations
         ]
-        last = max(on_disk, default=max(self.started_with))
+        last = max(on_disk, default=max(self.outcomes))
         if self.mirrored != last:
             self.mirror(last)
 
@@ -144,6 +149,7 @@ class SoakRunner:
         if index == 1 and self.whole_soak_selected:
             self.clean_outputs()
         overrides, source = self.starting_overrides(index)
+        self._forget_before(index)
         self.started_with[index] = overrides
         self.outcomes[index] = Outcome(None)
         artifacts_dir = self.spec.out / "iterations" / str(index)
@@ -201,6 +207,13 @@ class SoakRunner:
             iteration=iteration, summary=summary, tuning=record["tuning"]
         )
         return record
+
+    def _forget_before(self, index: int) -> None:
+        """Drop what earlier iterations left in memory: the checks of an iteration run right
+        after it, and one that runs later reads its record back from ITER_SUMMARY_N.json."""
+        for kept in (self.records, self.iterations, self.started_with):
+            for old in [key for key in kept if key < index]:
+                del kept[old]
 
 
 def _is_number(name: str) -> bool:

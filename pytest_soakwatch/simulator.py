@@ -271,7 +271,10 @@ def simulate_iteration(
     }
     files = {name: f"{json.dumps(document)}\n".encode() for name, document in documents.items()}
     files["audit.jsonl"] = _audit(rng, counts, audit_lines, start).encode()
-    if not os.path.isdir(artifacts_dir):
-        Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
-        write_bytes(os.path.join(artifacts_dir, name), data)
+        path = os.path.join(artifacts_dir, name)
+        try:
+            write_bytes(path, data)
+        except FileNotFoundError:  # a runner hands over a directory; a library caller may not
+            Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
+            write_bytes(path, data)

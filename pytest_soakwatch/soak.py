@@ -215,7 +215,7 @@ class SoakPlugin:
         """The iteration a user's test checks: this session's, or (when its item was not
         selected, e.g. ``--lf`` on the test alone) what the previous run recorded."""
         runner = self.runners[soak]
-        if index in runner.started_with and index not in runner.records:
+        if index in runner.verdict_missing:
             pytest.skip(f"soak {soak!r} iteration {index} broke")
         if index not in runner.records and not runner.load_recorded(index):
             pytest.skip(f"soak {soak!r} iteration {index} did not run and has no record")

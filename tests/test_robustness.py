@@ -341,3 +341,77 @@ def test_a_directory_named_like_a_number_but_not_ascii_is_left_alone(soak: pytes
     no_internal_error(result)
     assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
     assert (soak.path / OUT / "iterations" / "\u00b2").is_dir()
+
+
+# --- a soak's output is not walked for tests; memory does not keep every iteration --------
+
+INSIDE_ITERATIONS = "artifacts/soak/latest/iterations/1/test_inside.py"
+
+
+@pytest.mark.parametrize("soak_option", [(), ("--soak-iterations=2", *MOCK)], ids=["off", "on"])
+def test_collection_skips_a_soaks_iteration_directories(
+    soak: pytest.Pytester, soak_option: tuple[str, ...]
+) -> None:
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
+    for path in (INSIDE_ITERATIONS, "tests/iterations/test_kept.py"):  # the second is not ours
+        (soak.path / path).parent.mkdir(parents=True, exist_ok=True)
+        (soak.path / path).write_text("def test_x(): pass\n")
+    result = soak.runpytest("--collect-only", "-q", *soak_option)
+    assert result.ret == 0
+    assert "tests/iterations/test_kept.py::test_x" in result.outlines
+    assert not [line for line in result.outlines if "test_inside" in line]
+
+
+def test_output_marks_are_the_files_a_soak_writes() -> None:
+    from pytest_soakwatch.plugin import SOAK_OUTPUT_MARKS
+    from pytest_soakwatch.runner import LOG_NAME
+    from pytest_soakwatch.watcher import TUNING_REPORT
+
+    assert set(SOAK_OUTPUT_MARKS) == {TUNING_REPORT, LOG_NAME}
+
+
+CHECKS_LAST = """
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    # another plugin that moves every check after the whole soak
+    checks = [i for i in session.items if "soak_iteration" in getattr(i, "fixturenames", ())]
+    session.items[:] = [i for i in session.items if i not in checks] + checks
+"""
+CHECK_AGAINST_THE_FILE = """
+import json
+
+def test_record(soak_iteration, soak_summary, soak_overrides):
+    path = soak_iteration.output_dir / f"ITER_SUMMARY_{soak_iteration.index}.json"
+    recorded = json.loads(path.read_text())
+    assert soak_summary == recorded["summary"]
+    assert dict(soak_overrides) == recorded["overrides"]
+    print("CHECKED", soak_iteration.index, "from", soak_iteration.overrides_source)
+"""
+
+
+def test_a_check_run_after_later_iterations_gets_its_own_iteration(soak: pytest.Pytester) -> None:
+    soak.makeconftest(CHECKS_LAST)
+    soak.makepyfile(CHECK_AGAINST_THE_FILE)
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "--soak-auto-tune", "-v", "-s")
+    assert result.ret == 0
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(
+        [
+            "soakwatch::default::kpi_gate PASSED*",
+            "*CHECKED 1 from *",
+            "*CHECKED 2 from iteration 1*",
+            "*CHECKED 3 from iteration 2*",
+        ]
+    )
+
+
+def test_a_broken_iteration_checked_after_later_ones_is_skipped(soak: pytest.Pytester) -> None:
+    from test_plugin import BREAKERS, runner_conftest
+
+    soak.makeconftest(runner_conftest(broken={1: BREAKERS["missing"]}) + CHECKS_LAST)
+    soak.makepyfile(CHECK_AGAINST_THE_FILE)
+    result = soak.runpytest("--soak-iterations=3", "-rs")
+    result.assert_outcomes(passed=5, errors=1, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*soak 'default' iteration 1 broke"])

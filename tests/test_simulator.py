@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,12 @@ import pytest
 from pytest_soakwatch.errors import SoakwatchError
 from pytest_soakwatch.kpi import evaluate_kpi
 from pytest_soakwatch.overrides import default_overrides
-from pytest_soakwatch.simulator import DEFAULT_SCENARIO, SCENARIOS, simulate_iteration
+from pytest_soakwatch.simulator import (
+    DEFAULT_SCENARIO,
+    SCENARIOS,
+    _minute_stamps,
+    simulate_iteration,
+)
 from pytest_soakwatch.summary import summarize_iteration
 from pytest_soakwatch.tuning import apply_tuning, propose_micro_tuning
 
@@ -285,3 +291,31 @@ def test_throttle_settings_cut_their_blocks(
     shares = [s["blocks"]["ratios"][reason] for s in _responses(tmp_path, seed, key, values)]
     assert shares == sorted(shares, reverse=True)
     assert len(set(shares)) == len(shares)
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        (
+            datetime(2025, 10, 13, 12, 0),
+            ["2025-10-13T12:00:", "2025-10-13T12:01:", "2025-10-13T12:02:"],
+        ),
+        (
+            datetime(2025, 12, 31, 23, 59),
+            ["2025-12-31T23:59:", "2026-01-01T00:00:", "2026-01-01T00:01:"],
+        ),
+        (
+            datetime(2025, 10, 13, 9, 5, 30),
+            ["2025-10-13T09:05:", "2025-10-13T09:06:", "2025-10-13T09:07:"],
+        ),
+    ],
+    ids=["within-a-day", "across-midnight-and-year", "start-with-seconds"],
+)
+def test_minute_stamps_are_isoformat_minutes(start: datetime, expected: list[str]) -> None:
+    assert _minute_stamps(start, 3) == expected
+
+
+def test_artifacts_directory_is_created_when_missing(tmp_path: Path) -> None:
+    directory = tmp_path / "not" / "yet"
+    simulate_iteration(directory, {}, iteration=1)
+    assert sorted(path.name for path in directory.iterdir()) == sorted(ARTIFACTS)

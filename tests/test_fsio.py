@@ -1,0 +1,36 @@
+"""Whole-file reads and writes: bytes in, the same bytes out, errors as ``open()`` raises them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_soakwatch.fsio import read_bytes, write_bytes
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"{}\n", b"line one\r\nline two\n", b"\x00\xff" * 70_000],
+    ids=["empty", "json", "crlf-kept", "larger-than-a-read"],
+)
+def test_round_trip_is_byte_exact(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "file.bin"
+    write_bytes(path, data)
+    assert path.read_bytes() == data  # no newline translation, on Windows either
+    assert read_bytes(path) == data
+    assert read_bytes(str(path)) == data
+
+
+def test_write_replaces_a_longer_file(tmp_path: Path) -> None:
+    path = tmp_path / "file.json"
+    path.write_bytes(b'{"a": "a much longer old content"}\n')
+    write_bytes(path, b"{}\n")
+    assert path.read_bytes() == b"{}\n"
+
+
+def test_errors_are_the_ones_open_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        read_bytes(tmp_path / "missing.json")
+    with pytest.raises(FileNotFoundError):
+        write_bytes(tmp_path / "no-such-dir" / "file.json", b"{}")
