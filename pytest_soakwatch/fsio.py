@@ -20,7 +20,8 @@ def read_bytes(path: Path | str) -> bytes:
     fd = os.open(path, _READ)
     try:
         chunks = []
-        size = os.fstat(fd).st_size + 1  # one read for the file, one to see its end
+        # one read for the file, one to see its end (at least 64 KiB: /proc reports size 0)
+        size = max(os.fstat(fd).st_size + 1, 64 * 1024)
         while chunk := os.read(fd, size):
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)

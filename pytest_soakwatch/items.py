@@ -68,10 +68,10 @@ class SoakItem(pytest.Item):
         Same soak, same message, same location: pytest's summary lists one
         warning with the items that raised it, not one per iteration. The
         location is in angle brackets, like ``<string>``: a name no source
-        line is looked up for.
+        line is looked up for; filters match the module ``soakwatch::NAME``.
         """
-        location = f"<{soak_nodeid(self.runner.spec.name)}>"
-        warnings.warn_explicit(SoakKpiWarning(message), None, location, 0)
+        soak = soak_nodeid(self.runner.spec.name)
+        warnings.warn_explicit(SoakKpiWarning(message), None, f"<{soak}>", 0, module=soak)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SoakwatchError | SoakKpiWarning):  # e.g. -W error::...

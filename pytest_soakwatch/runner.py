@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -152,6 +153,7 @@ class SoakRunner:
         self._forget_before(index)
         self.started_with[index] = overrides
         self.outcomes[index] = Outcome(None)
+        self.verdict_missing.discard(index)  # a rerun (pytest-rerunfailures) starts afresh
         artifacts_dir = self.spec.out / "iterations" / str(index)
         try:
             artifacts_dir.mkdir(parents=True)
@@ -189,16 +191,17 @@ class SoakRunner:
                 bounds=self.settings.bounds,
                 thresholds=self.settings.thresholds,
             )
+            record.update(soak=self.spec.name, overrides_source=source)
+            _write_summary(self.spec.out / iter_summary_name(index), record)
         except BaseException:
             self.verdict_missing.add(index)
-            (self.spec.out / iter_summary_name(index)).unlink(missing_ok=True)  # not a stale one
+            with suppress(OSError):  # not a stale one (unless it cannot be removed either)
+                (self.spec.out / iter_summary_name(index)).unlink(missing_ok=True)
             if index == self.spec.iterations:
                 self.mirror(index)
             raise
         if index == self.spec.iterations:
             self.mirror(index)
-        record.update(soak=self.spec.name, overrides_source=source)
-        write_atomic(self.spec.out / iter_summary_name(index), dumps(record, indent=None) + "\n")
         self.records[index] = record
         self.iterations[index] = iteration
         summary = record["summary"]
@@ -209,11 +212,22 @@ class SoakRunner:
         return record
 
     def _forget_before(self, index: int) -> None:
-        """Drop what earlier iterations left in memory: the checks of an iteration run right
-        after it, and one that runs later reads its record back from ITER_SUMMARY_N.json."""
+        """Drop what earlier iterations left in memory once the iteration after each has
+        started: the checks of an iteration run right after it, and one that runs later reads
+        its record back from ITER_SUMMARY_N.json."""
         for kept in (self.records, self.iterations, self.started_with):
-            for old in [key for key in kept if key < index]:
+            for old in [
+                k for k in kept if k < index and (k + 1 == index or k + 1 in self.outcomes)
+            ]:
                 del kept[old]
+
+
+def _write_summary(path: Path, record: dict[str, Any]) -> None:
+    """ITER_SUMMARY_N.json; a file system error is the iteration's one-line error."""
+    try:
+        write_atomic(path, dumps(record, indent=None) + "\n")
+    except OSError as exc:
+        raise SoakwatchError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _is_number(name: str) -> bool:

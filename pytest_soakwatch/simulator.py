@@ -174,7 +174,7 @@ def _advice(drivers: list[str], kpi_reasons: list[str], shares: Mapping[str, flo
 _SECONDS = tuple(f"{n:02d}." for n in range(60))
 _MILLIS_END = tuple(f'{n:03d}Z"}}' for n in range(1000))
 _SYMBOL_TS = tuple(f'"symbol":"{symbol}","ts":"' for symbol in SYMBOLS)
-_MINUTES_A_DAY = 24 * 60
+_CLOCK = tuple(f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(24 * 60))
 
 
 def _head(kind: str, reason: str | None) -> str:
@@ -190,10 +190,10 @@ def _minute_stamps(start: datetime, count: int) -> list[str]:
     """``"YYYY-MM-DDTHH:MM:"`` for ``count`` minutes from ``start`` (formatted directly within
     a day, as ``isoformat`` would)."""
     first = start.hour * 60 + start.minute
-    if start.second or start.microsecond or first + count > _MINUTES_A_DAY:
+    if start.second or start.microsecond or first + count > len(_CLOCK):
         return [f"{(start + m * _MINUTE).isoformat(timespec='minutes')}:" for m in range(count)]
     day = start.date().isoformat()
-    return [f"{day}T{m // 60:02d}:{m % 60:02d}:" for m in range(first, first + count)]
+    return [day + clock for clock in _CLOCK[first : first + count]]
 
 
 def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: datetime) -> str:
@@ -216,7 +216,8 @@ def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: dat
     ]
     slot = 1_800_000 // max(lines, 1)
     times = [i * slot + jitter for i, jitter in enumerate(noise[2::3])]  # ms from start
-    stamps = _minute_stamps(start, times[-1] // 60_000 + 1) if lines else []
+    # the latest line is not always the last one: jitter may move a line past the next
+    stamps = _minute_stamps(start, max(times) // 60_000 + 1) if lines else []
     tails = [
         f"{_SYMBOL_TS[byte % len(SYMBOLS)]}{stamps[ms // 60_000]}"
         f"{_SECONDS[ms % 60_000 // 1000]}{_MILLIS_END[ms % 1000]}"

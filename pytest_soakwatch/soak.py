@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from .errors import SoakwatchError
-from .items import ROOT, IterationItem, make_soak
+from .items import ROOT, IterationItem, SoakItem, make_soak
 from .iteration import SoakIteration
 from .overrides import load_overrides
 from .reporting import SoakReporter
@@ -73,6 +74,26 @@ def soak_specs(settings: Settings) -> list[SoakSpec]:
         )
         for soak in settings.soaks
     ]
+
+
+def _soak_items_in_order(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Each soak's items in its own order (iterations by index, then the gate), in the places
+    its items were given: a reordering plugin (``--ff`` runs last run's failures first) must
+    not run iteration 4 before iteration 1, nor the gate before the iterations."""
+    places: dict[str, list[int]] = {}
+    for place, item in enumerate(items):
+        if isinstance(item, SoakItem):
+            places.setdefault(item.runner.spec.name, []).append(place)
+    arranged = list(items)
+    for spots in places.values():
+        ordered = sorted((items[spot] for spot in spots), key=_place_in_soak)
+        for spot, item in zip(spots, ordered, strict=True):
+            arranged[spot] = item
+    return arranged
+
+
+def _place_in_soak(item: pytest.Item) -> float:
+    return item.index if isinstance(item, IterationItem) else math.inf
 
 
 def _after_their_iterations(items: list[pytest.Item]) -> list[pytest.Item]:
@@ -171,10 +192,10 @@ class SoakPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Run each user test right after the iteration it checks, whatever reordered the items
-        before (``--ff``, ``--nf``, other plugins); a soak whose every iteration is selected
-        starts afresh."""
-        session.items[:] = _after_their_iterations(session.items)
+        """Run a soak's items in order and each user test right after the iteration it checks,
+        whatever reordered the items before (``--ff``, ``--nf``, other plugins); a soak whose
+        every iteration is selected starts afresh."""
+        session.items[:] = _after_their_iterations(_soak_items_in_order(session.items))
         for name, runner in self.runners.items():
             chosen = {
                 item.index

@@ -7,9 +7,9 @@ Every problem raises :class:`SoakwatchError` naming the source.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,13 @@ MAX_DEPTH = 64
 BOM = "\ufeff"
 
 
-#: Numbers every :class:`_Refused`: a parse during which none was made has none to look for.
-_REFUSALS = itertools.count()
+class _Refusals(threading.local):
+    """How many :class:`_Refused` this thread made: a parse that made none has none to find."""
+
+    made = 0
+
+
+_REFUSALS = _Refusals()
 
 
 class _Refused:
@@ -35,7 +40,7 @@ class _Refused:
     def __init__(self, problem: str, key: str | None = None) -> None:
         self.problem = problem
         self.key = key  # set for a duplicate key: the problem is the object's, not the value's
-        next(_REFUSALS)
+        _REFUSALS.made += 1
 
 
 def _refuse_constant(name: str) -> _Refused:
@@ -121,7 +126,7 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
             raise JSONProblem(f"not UTF-8 (byte {exc.start})") from None
     if bom and text.startswith(BOM):
         text = text[1:]
-    before = next(_REFUSALS)
+    before = _REFUSALS.made
     try:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
@@ -137,9 +142,9 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit
         raise JSONProblem(str(exc)) from None
     # The walk is skipped when it cannot find anything: nothing was refused while this text
-    # was parsed (itertools.count is atomic, so another thread's refusal only costs the walk)
-    # and the text has too few brackets to nest deeper than the limit.
-    if next(_REFUSALS) == before + 1 and text.count("{") + text.count("[") <= MAX_DEPTH:
+    # was parsed (the decoder's hooks run in this thread) and the text has too few brackets to
+    # nest deeper than the limit.
+    if _REFUSALS.made == before and text.count("{") + text.count("[") <= MAX_DEPTH:
         return value
     problem = _first_problem(value, MAX_DEPTH)
     if problem is not None:

@@ -172,7 +172,7 @@ def summarize_iteration(
     audit.jsonl are used when present. Raises :class:`SoakwatchError` for any
     malformed file.
     """
-    directory = os.fspath(artifacts_dir)  # joined as text: a Path per file costs more here
+    directory = os.fspath(Path(artifacts_dir))  # normalised once, then joined as text
     listing = _listing(directory)
     if EDGE_REPORT in listing and not listing[EDGE_REPORT]:
         raise SoakwatchError(f"{os.path.join(directory, EDGE_REPORT)}: not a file")

@@ -34,3 +34,9 @@ def test_errors_are_the_ones_open_raises(tmp_path: Path) -> None:
         read_bytes(tmp_path / "missing.json")
     with pytest.raises(FileNotFoundError):
         write_bytes(tmp_path / "no-such-dir" / "file.json", b"{}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_a_file_that_reports_no_size_is_read_whole() -> None:
+    assert Path("/proc/self/status").stat().st_size == 0
+    assert read_bytes("/proc/self/status").startswith(b"Name:")

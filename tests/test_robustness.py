@@ -415,3 +415,93 @@ def test_a_broken_iteration_checked_after_later_ones_is_skipped(soak: pytest.Pyt
     result = soak.runpytest("--soak-iterations=3", "-rs")
     result.assert_outcomes(passed=5, errors=1, skipped=1)
     result.stdout.fnmatch_lines(["SKIPPED*soak 'default' iteration 1 broke"])
+
+
+# --- order, reruns and a summary that cannot be written ----------------------------------
+
+PRINT_SOURCES = """
+
+def pytest_soak_iteration_done(iteration, summary, tuning):
+    print("RAN", iteration.index, "FROM", iteration.overrides_source)
+"""
+
+
+def test_failed_first_still_runs_a_soak_in_order(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_plugin import RUNNER
+
+    breaking = "BROKEN = {i: (lambda d: (d / 'EDGE_REPORT.json').unlink()) for i in WHICH}\n"
+    soak.makeconftest(
+        "import os\nVERDICTS = {}\nREASONS = {}\n"
+        "WHICH = [int(i) for i in os.environ.get('BREAK', '').split(',') if i]\n"
+        + breaking
+        + RUNNER
+        + PRINT_SOURCES
+    )
+    monkeypatch.setenv("BREAK", "2,4")
+    assert soak.runpytest("--soak-iterations=5").ret == pytest.ExitCode.TESTS_FAILED
+    monkeypatch.delenv("BREAK")
+    result = soak.runpytest("--soak-iterations=5", "--ff", "-v", "-s")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        [
+            "*iteration[[]1[]]*RAN 1 FROM *",
+            "*iteration[[]2[]]*RAN 2 FROM iteration 1*",
+            "*iteration[[]3[]]*RAN 3 FROM iteration 2*",
+            "*iteration[[]4[]]*RAN 4 FROM iteration 3*",
+            "*iteration[[]5[]]*RAN 5 FROM iteration 4*",
+            "soakwatch::default::kpi_gate PASSED*",
+        ]
+    )
+
+
+def test_a_rerun_iteration_that_succeeds_is_checked(soak: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_rerunfailures")
+    from test_plugin import RUNNER
+
+    soak.makeconftest(
+        "VERDICTS = {}\nREASONS = {}\nBROKEN = {}\nCALLS = []\n"
+        + RUNNER.replace(
+            "    BROKEN.get(",
+            "    CALLS.append(iteration.index)\n"
+            "    if CALLS.count(2) == 1 and iteration.index == 2:\n"
+            "        (d / 'EDGE_REPORT.json').unlink()  # broken the first time only\n"
+            "    BROKEN.get(",
+        )
+    )
+    soak.makepyfile("def test_net(soak_summary): assert soak_summary['net_bps'] == 3.0")
+    result = soak.runpytest("--soak-iterations=3", "--reruns=1", "-v")
+    assert result.ret == 0
+    assert result.parseoutcomes() == {"passed": 7, "rerun": 1}
+    result.stdout.fnmatch_lines(["*test_net[[]default-iter2[]] PASSED*"])
+
+
+def test_a_summary_that_cannot_be_written_is_that_iterations_error(soak: pytest.Pytester) -> None:
+    from test_plugin import RUNNER
+
+    soak.makeconftest(
+        "VERDICTS = {}\nREASONS = {}\n"
+        "BROKEN = {2: lambda d: (d.parent.parent / 'ITER_SUMMARY_2.json').mkdir()}\n" + RUNNER
+    )
+    soak.makepyfile("def test_net(soak_summary): pass")
+    result = soak.runpytest("--soak-iterations=3", "-rs")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    no_internal_error(result)
+    result.assert_outcomes(passed=5, errors=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ITER_SUMMARY_2.json: cannot write (*",
+            "SKIPPED*soak 'default' iteration 2 broke",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_kpi_warnings_are_filtered_by_the_soak_as_module(soak: pytest.Pytester) -> None:
+    result = soak.runpytest("--soak-iterations=2", *MOCK)
+    result.stdout.fnmatch_lines(["*<soakwatch::default>:0: SoakKpiWarning: KPI verdict WARN*"])
+    soak.makeini("[pytest]\nfilterwarnings = ignore:::soakwatch\n")
+    result = soak.runpytest("--soak-iterations=2", *MOCK)
+    assert result.ret == 0
+    result.assert_outcomes(passed=3, warnings=0)

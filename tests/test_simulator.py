@@ -319,3 +319,9 @@ def test_artifacts_directory_is_created_when_missing(tmp_path: Path) -> None:
     directory = tmp_path / "not" / "yet"
     simulate_iteration(directory, {}, iteration=1)
     assert sorted(path.name for path in directory.iterdir()) == sorted(ARTIFACTS)
+
+
+def test_many_audit_lines_jitter_past_the_last_line(tmp_path: Path) -> None:
+    # with ~100 ms between lines, a line's jitter can put it in a later minute than the last one
+    directory = _run(tmp_path, seed=0, audit_lines=18_000)
+    assert summarize_iteration(directory)["audit"]["lines"] == 18_000

@@ -160,7 +160,13 @@ def test_fake_worker_writes_no_cumulative_files(soak: pytest.Pytester) -> None:
             config.workerinput = {"workerid": "gw7"}
         """
     )
-    result = soak.runpytest("--soak-iterations=2", "--soak-mock", "--soak-mock-scenario=spike")
+    result = soak.runpytest(
+        "--soak-iterations=2",
+        "--soak-mock",
+        "--soak-mock-scenario=spike",
+        "-p",
+        "no:rerunfailures",  # it would take the fake worker for a real one
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=2, failed=1, warnings=2)
     out = soak.path / ROOT

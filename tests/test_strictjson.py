@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -129,6 +130,17 @@ def test_missing_edge_report_names_the_file(tmp_path):
         summarize_iteration(tmp_path / "artifacts")
 
     assert_names(str(excinfo.value), str(tmp_path / "artifacts" / "EDGE_REPORT.json"), "not found")
+
+
+def test_errors_name_the_file_by_its_normal_path(tmp_path, monkeypatch):
+    (tmp_path / "artifacts").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    with pytest.raises(SoakwatchError) as excinfo:
+        summarize_iteration("./artifacts/")
+
+    message = str(excinfo.value)
+    assert message.startswith(f"{Path('artifacts', 'EDGE_REPORT.json')}: "), message
 
 
 def test_missing_artifacts_directory_is_an_error(tmp_path):
