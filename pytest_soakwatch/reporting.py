@@ -21,6 +21,22 @@ from .properties import entry_from_properties, soak_properties
 from .runner import LOG_NAME, SoakSpec, recorded_outcomes
 from .watcher import TUNING_REPORT
 
+TABLE_HEADER = f"{'soak':<12} {'iter':>4} {'net_bps':>8} {'kpi':<5} {'applied':<7} drivers / advice"
+
+
+def _row(soak: str, index: int, entry: Mapping[str, Any] | None) -> str:
+    """An iteration's row in the summary's table (one that broke has no entry)."""
+    if entry is None:
+        return f"{soak:<12} {index:>4} {'-':>8} {'ERROR':<5} {'-':<7} (no summary)"
+    net = "n/a" if entry["net_bps"] is None else f"{entry['net_bps']:.2f}"
+    advice = ", ".join(f"{k} {v:+g}" for k, v in entry["suggested_deltas"].items())
+    drivers = ", ".join(entry["neg_edge_drivers"]) or "-"
+    applied = "yes" if entry["applied"] else "no"
+    return (
+        f"{soak:<12} {index:>4} {net:>8} {entry['kpi_verdict']:<5} {applied:<7} "
+        f"{drivers} / {advice or '-'}"
+    )
+
 
 class SoakReporter:
     """Collects each soak's results from reports; writes TUNING_REPORT.json and the log."""
@@ -154,29 +170,19 @@ class SoakReporter:
             results[name] = judge({**recorded, **self.outcomes[name]}, spec.iterations, self.gate)
         return results
 
+    def _table(self) -> list[str]:
+        """The summary's table: a row per iteration of each soak that ran in this session."""
+        rows = [TABLE_HEADER]
+        for name, entries in self.entries.items():
+            rows += [_row(name, index, entries.get(index)) for index in sorted(self.outcomes[name])]
+        return rows
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.config.option.collectonly or not self.ran:
             return
         write = terminalreporter.write_line
         terminalreporter.section("soakwatch")
-        header = (
-            f"{'soak':<12} {'iter':>4} {'net_bps':>8} {'kpi':<5} {'applied':<7} drivers / advice"
-        )
-        write(header)
-        for name, entries in self.entries.items():
-            for index in sorted(self.outcomes[name]):
-                entry = entries.get(index)
-                if entry is None:
-                    write(f"{name:<12} {index:>4} {'-':>8} {'ERROR':<5} {'-':<7} (no summary)")
-                    continue
-                net = "n/a" if entry["net_bps"] is None else f"{entry['net_bps']:.2f}"
-                advice = ", ".join(f"{k} {v:+g}" for k, v in entry["suggested_deltas"].items())
-                drivers = ", ".join(entry["neg_edge_drivers"]) or "-"
-                applied = "yes" if entry["applied"] else "no"
-                write(
-                    f"{name:<12} {index:>4} {net:>8} {entry['kpi_verdict']:<5} {applied:<7} "
-                    f"{drivers} / {advice or '-'}"
-                )
+        write("\n".join(self._table()))  # one write: a long soak's table has thousands of rows
         if self.backstop:
             write(self.backstop, red=True)
         for name, result in self.results().items():
