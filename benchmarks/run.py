@@ -163,7 +163,7 @@ MOCK_AUDIT_BYTES = 25_650  # 100 audit lines
 
 
 def files_alone(iterations: int, parent: Path) -> float:
-    """The file system's part of a soak, with plain os calls: per iteration a directory, the
+    """The file system's part of a soak, written with pathlib: per iteration a directory, the
     mock's four files and ITER_SUMMARY (a temporary file, then renamed). Context, not a goal."""
     root = Path(tempfile.mkdtemp(dir=parent))
     sizes = {**MOCK_FILES, "audit.jsonl": MOCK_AUDIT_BYTES}
