@@ -6,6 +6,8 @@
 The machine is shared and noisy: every figure is the best of several runs,
 and each goal is a ratio to a floor measured here and now. Nothing is
 asserted; the script prints the figures and whether each goal is met.
+pytest runs with no other plugin loaded (PYTEST_DISABLE_PLUGIN_AUTOLOAD=1,
+pytest-soakwatch named with ``-p``), so the floor is pytest alone.
 
 1. audit.jsonl: ``summarize_iteration`` on a file in the real line shape
    against ``wc -l`` on the same file (goal: at most 12x; peak memory at most
@@ -36,6 +38,11 @@ sys.path.insert(0, str(HERE.parent))
 from pytest_soakwatch.simulator import simulate_iteration  # noqa: E402
 
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+#: Other installed plugins (pytest-xdist, pytest-rerunfailures, ...) are not loaded: each adds
+#: its own cost to every item, which would hide part of ours. pytest-soakwatch is loaded by
+#: name, as its entry point would load it.
+ALONE = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+PLUGIN = ["-p", "pytest_soakwatch.plugin"]
 
 
 def best_of(runs: int, action: Callable[[], object]) -> float:
@@ -141,7 +148,7 @@ def bench_audit(megabytes: int, runs: int) -> None:
 
 
 def run_pytest(args: list[str], cwd: Path) -> None:
-    subprocess.run([*PYTEST, *args], cwd=cwd, capture_output=True, check=False)
+    subprocess.run([*PYTEST, *args], cwd=cwd, capture_output=True, check=False, env=ALONE)
 
 
 def fresh_soak(iterations: int, extra: list[str], parent: Path) -> float:
@@ -154,7 +161,7 @@ def fresh_soak(iterations: int, extra: list[str], parent: Path) -> float:
     """
     cwd = Path(tempfile.mkdtemp(dir=parent))
     start = time.perf_counter()
-    run_pytest([f"--soak-iterations={iterations}", "--soak-mock", *extra], cwd)
+    run_pytest([*PLUGIN, f"--soak-iterations={iterations}", "--soak-mock", *extra], cwd)
     return time.perf_counter() - start
 
 
@@ -226,7 +233,7 @@ def bench_off(runs: int) -> None:
         without = best_of(
             runs, lambda: run_pytest(["--collect-only", "-p", "no:soakwatch"], project)
         )
-        installed = best_of(runs, lambda: run_pytest(["--collect-only"], project))
+        installed = best_of(runs, lambda: run_pytest(["--collect-only", *PLUGIN], project))
     print(f"   -p no:soakwatch   {without:6.3f} s   (the floor)")
     print(
         f"   installed, off    {installed:6.3f} s   {installed / without:5.3f}x   "

@@ -117,8 +117,8 @@ class SoakRunner:
 
     def finish(self) -> None:
         """At the end of a session: mirror the soak's last iteration on disk, if not done yet."""
-        if not self.outcomes:
-            return
+        if not self.outcomes or self.mirrored == self.spec.iterations:
+            return  # nothing ran, or the soak's last iteration is shown already
         on_disk = [
             int(path.name)
             for path in (self.spec.out / "iterations").iterdir()
