@@ -45,7 +45,7 @@ class SoakReporter:
         self.config = config
         self.specs = specs
         self.gate = gate
-        self.entries: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in specs}
+        self.rows: dict[str, dict[int, str]] = {name: {} for name in specs}  # the table's
         self.outcomes: dict[str, dict[int, Outcome]] = {name: {} for name in specs}
         self.backstop = ""
         self.ran: set[str] = set()  # soaks with an item that ran in this session
@@ -95,13 +95,14 @@ class SoakReporter:
         if "error" in found or "kpi_verdict" not in found:
             message = str(found.get("error", "the iteration did not complete"))
             self.outcomes[spec.name][index] = Outcome(None)
+            self.rows[spec.name].pop(index, None)
             self._emit(spec, [error_marker(index, message, spec.label)])
             self._keep_report(spec, lambda: remove_list_entry(report_path, "iteration", index))
             return
         entry = entry_from_properties(found)
         self.config.hook.pytest_soak_report_entry(soak=spec.name, entry=entry)
-        self.entries[spec.name][index] = entry
-        self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], entry["kpi_reasons"])
+        self.rows[spec.name][index] = _row(spec.name, index, entry)  # text: nothing for the GC
+        self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], tuple(entry["kpi_reasons"]))
         self._keep_report(spec, lambda: upsert_list_entry(report_path, entry, key="iteration"))
         self._emit(spec, iteration_markers(entry, spec.label))
 
@@ -151,6 +152,7 @@ class SoakReporter:
             return
         index = int(report.nodeid.rsplit("[", 1)[1].rstrip("]"))
         self.outcomes[spec.name][index] = Outcome(None)
+        self.rows[spec.name].pop(index, None)
         message = report.longreprtext.strip().splitlines()[-1]  # xdist puts the worker first
         self._emit(spec, [error_marker(index, message, spec.label)])
 
@@ -173,8 +175,8 @@ class SoakReporter:
     def _table(self) -> list[str]:
         """The summary's table: a row per iteration of each soak that ran in this session."""
         rows = [TABLE_HEADER]
-        for name, entries in self.entries.items():
-            rows += [_row(name, index, entries.get(index)) for index in sorted(self.outcomes[name])]
+        for name, done in self.rows.items():
+            rows += [done.get(i) or _row(name, i, None) for i in sorted(self.outcomes[name])]
         return rows
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

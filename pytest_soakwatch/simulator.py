@@ -174,6 +174,7 @@ def _advice(drivers: list[str], kpi_reasons: list[str], shares: Mapping[str, flo
 _SECONDS = tuple(f"{n:02d}." for n in range(60))
 _MILLIS_END = tuple(f'{n:03d}Z"}}' for n in range(1000))
 _SYMBOL_TS = tuple(f'"symbol":"{symbol}","ts":"' for symbol in SYMBOLS)
+_KIND_COUNT, _SYMBOL_COUNT = len(KINDS), len(SYMBOLS)
 _CLOCK = tuple(f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(24 * 60))
 
 
@@ -211,7 +212,7 @@ def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: dat
         reasons[at] = reason
     noise = rng.randbytes(3 * lines)  # kind, symbol and a 0-255 ms jitter for each line
     heads = [
-        _HEADS["REPLACE" if reason == "min_interval" else KINDS[byte % len(KINDS)], reason]
+        _HEADS["REPLACE" if reason == "min_interval" else KINDS[byte % _KIND_COUNT], reason]
         for byte, reason in zip(noise[0::3], reasons, strict=True)
     ]
     slot = 1_800_000 // max(lines, 1)
@@ -219,7 +220,7 @@ def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: dat
     # the latest line is not always the last one: jitter may move a line past the next
     stamps = _minute_stamps(start, max(times) // 60_000 + 1) if lines else []
     tails = [
-        f"{_SYMBOL_TS[byte % len(SYMBOLS)]}{stamps[ms // 60_000]}"
+        f"{_SYMBOL_TS[byte % _SYMBOL_COUNT]}{stamps[ms // 60_000]}"
         f"{_SECONDS[ms % 60_000 // 1000]}{_MILLIS_END[ms % 1000]}"
         for byte, ms in zip(noise[1::3], times, strict=True)
     ]
