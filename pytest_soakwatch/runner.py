@@ -48,9 +48,9 @@ class SoakSpec:
 class SoakRunner:
     """The overrides chain and results of one soak in this process.
 
-    Only the last iterations' records stay in memory (see :meth:`run`), so memory
-    stays flat however long the soak; ``outcomes`` (what the gate judges) holds
-    every iteration this session ran.
+    Only the last iterations' records stay in memory (see :meth:`_forget_before`);
+    ``outcomes``, a verdict per iteration this session ran, is what the gate
+    judges.
     """
 
     spec: SoakSpec
