@@ -91,7 +91,7 @@ def _read_edge(path: str) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for name in METRICS:
         value = totals.get(name)
-        if type(value) is not float or not math.isfinite(value):  # else: checked already
+        if type(value) is not float or not math.isfinite(value):  # a finite float is fine as is
             value = _number(value, f"{where}.{name}")
             if value is None and name in breakdown:
                 value = _number(breakdown[name], f"{where}.component_breakdown.{name}")
