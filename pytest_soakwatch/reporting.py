@@ -18,7 +18,7 @@ from .files import remove_list_entry, upsert_list_entry
 from .gate import GateResult, Outcome, judge
 from .markers import error_marker, gate_marker, iteration_markers
 from .properties import entry_from_properties, soak_properties
-from .runner import LOG_NAME, SoakSpec, recorded_outcomes
+from .runner import LOG_NAME, SoakSpec, soak_outcomes
 from .watcher import TUNING_REPORT
 
 TABLE_HEADER = f"{'soak':<12} {'iter':>4} {'net_bps':>8} {'kpi':<5} {'applied':<7} drivers / advice"
@@ -164,12 +164,12 @@ class SoakReporter:
         results: dict[str, GateResult | None] = {}
         for name, spec in self.specs.items():
             try:
-                recorded = recorded_outcomes(spec)
+                outcomes = soak_outcomes(spec, self.outcomes[name])
             except SoakwatchError as exc:  # the gate refuses a damaged record
                 self.damaged.add(name)
                 results[name] = GateResult(None, (), True, str(exc))
                 continue
-            results[name] = judge({**recorded, **self.outcomes[name]}, spec.iterations, self.gate)
+            results[name] = judge(outcomes, spec.iterations, self.gate)
         return results
 
     def _table(self) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,7 @@ class SoakRunner:
 
     def soak_outcomes(self) -> dict[int, Outcome]:
         """What the gate judges: the soak as recorded, with this session's iterations on top."""
-        return {**recorded_outcomes(self.spec), **self.outcomes}
+        return soak_outcomes(self.spec, self.outcomes)
 
     def mirror(self, index: int) -> None:
         """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place)."""
@@ -233,6 +234,17 @@ def _write_summary(path: Path, record: dict[str, Any]) -> None:
 def _is_number(name: str) -> bool:
     """An iteration number as we write it (``str.isdigit`` also takes "²")."""
     return name.isascii() and name.isdigit()
+
+
+def soak_outcomes(spec: SoakSpec, ran: Mapping[int, Outcome]) -> dict[int, Outcome]:
+    """The soak as recorded, with the outcomes of the iterations this session ran on top.
+
+    When the session ran every iteration, the record holds nothing they do not
+    replace, and a long soak's TUNING_REPORT.json is not read again.
+    """
+    if len(ran) == spec.iterations:
+        return dict(ran)
+    return {**recorded_outcomes(spec), **ran}
 
 
 def recorded_outcomes(spec: SoakSpec) -> dict[int, Outcome]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helpers import read_json
 
@@ -275,6 +277,23 @@ def test_a_damaged_record_is_not_a_pass(soak: pytest.Pytester) -> None:
     assert result.ret == 0  # iteration 1 itself passes; the soak's final verdict is unknown
     result.stdout.fnmatch_lines(["| kpi_gate | verdict=NONE | reasons=[[][]] |"])
     assert soak.runpytest(*spike, "soakwatch::default::kpi_gate").ret == 1
+
+
+def test_a_session_that_ran_every_iteration_judges_them_without_the_record(
+    tmp_path: Path,
+) -> None:
+    """The record holds nothing such a session does not replace, so it is not read again."""
+    from pytest_soakwatch.errors import SoakwatchError
+    from pytest_soakwatch.gate import Outcome
+    from pytest_soakwatch.runner import SoakSpec, soak_outcomes
+
+    out = tmp_path
+    (out / "TUNING_REPORT.json").write_text('[\n{"iteration": 1,')  # cut short
+    spec = SoakSpec("default", out, iterations=2, scenario="calm", seed=0)
+    ran = {2: Outcome("PASS"), 1: Outcome("WARN", ("p95_latency",))}
+    assert soak_outcomes(spec, ran) == ran
+    with pytest.raises(SoakwatchError, match=r"TUNING_REPORT\.json: invalid JSON"):
+        soak_outcomes(spec, {2: Outcome("PASS")})
 
 
 def test_backstop_refuses_a_record_with_unknown_verdicts(soak: pytest.Pytester) -> None:
