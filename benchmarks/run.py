@@ -42,6 +42,9 @@ PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 #: its own cost to every item, which would hide part of ours. pytest-soakwatch is loaded by
 #: name, as its entry point would load it.
 ALONE = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+#: Bytecode is cached as on a user's machine: pip installs pytest precompiled, and an editable
+#: install of ours would otherwise be compiled afresh on every run where this is set.
+ALONE.pop("PYTHONDONTWRITEBYTECODE", None)
 PLUGIN = ["-p", "pytest_soakwatch.plugin"]
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from .errors import SoakwatchError
 from .fsio import read_bytes, write_bytes
@@ -16,6 +16,7 @@ _LIST_TAIL = b"\n]\n"
 
 
 _TAIL_PROBES = (1024, 16 * 1024)
+_UPDATE = os.O_RDWR | getattr(os, "O_BINARY", 0)  # O_BINARY: no newline translation on Windows
 
 
 _ENCODERS = {
@@ -96,16 +97,16 @@ def remove_list_entry(path: Path, key: str, value: int) -> None:
         write_atomic(path, _render_list(kept))
 
 
-def _last_entry_key(stream: BinaryIO, key: str) -> Any:
+def _last_entry_key(fd: int, size: int, key: str) -> Any:
     """The ``key`` of the list's last entry, read from the file's tail; ``None`` if unsure."""
-    size = stream.seek(0, os.SEEK_END)
     for probe in _TAIL_PROBES:  # an entry is a few hundred bytes: the first probe finds it
-        stream.seek(max(0, size - probe))
-        tail = stream.read()
+        start = max(0, size - probe)
+        os.lseek(fd, start, os.SEEK_SET)
+        tail = os.read(fd, size - start)
         if not tail.endswith(_LIST_TAIL):
             return None
         lines = tail[: -len(_LIST_TAIL)].rsplit(b"\n", 1)
-        if len(lines) == 2 or probe >= size:
+        if len(lines) == 2 or start == 0:
             break
     try:
         entry = json.loads(lines[-1])
@@ -114,23 +115,23 @@ def _last_entry_key(stream: BinaryIO, key: str) -> Any:
     return entry.get(key) if isinstance(entry, dict) else None
 
 
-def _append(stream: BinaryIO, data: bytes) -> None:
+def _append(fd: int, size: int, data: bytes) -> None:
     """Replace the list's closing bracket by ``data`` in one write; undo it if the write fails.
 
     A process killed during that one small write is the only way to leave a
     torn file (a full disk is undone here); ITER_SUMMARY_N.json files hold the
     same entries.
     """
-    size = stream.seek(0, os.SEEK_END)
-    stream.seek(size - len(_LIST_TAIL))
+    bracket = size - len(_LIST_TAIL)
+    os.lseek(fd, bracket, os.SEEK_SET)
     try:
         view = memoryview(data)
-        while view:  # an unbuffered write may be short; the next one raises
-            view = view[stream.write(view) :]
+        while view:  # a write may be short; the next one raises
+            view = view[os.write(fd, view) :]
     except BaseException:
-        stream.seek(size - len(_LIST_TAIL))
-        stream.write(_LIST_TAIL)
-        stream.truncate(size)
+        os.lseek(fd, bracket, os.SEEK_SET)
+        os.write(fd, _LIST_TAIL)
+        os.ftruncate(fd, size)
         raise
 
 
@@ -143,17 +144,20 @@ def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
     """
     position = entry[key]
     try:
-        stream = path.open("r+b", buffering=0)
+        fd = os.open(path, _UPDATE)
     except FileNotFoundError:
         entries = []
     except OSError as exc:  # e.g. a directory by that name
         raise SoakwatchError(f"{path}: cannot write ({exc.strerror or exc})") from None
     else:
-        with stream:
-            last = _last_entry_key(stream, key)
+        try:  # file descriptors, not a file object: a soak appends once per iteration
+            size = os.lseek(fd, 0, os.SEEK_END)
+            last = _last_entry_key(fd, size, key)
             if isinstance(last, int) and isinstance(position, int) and last < position:
-                _append(stream, (",\n" + dumps(entry, indent=None)).encode("utf-8") + _LIST_TAIL)
+                _append(fd, size, (",\n" + dumps(entry, indent=None)).encode() + _LIST_TAIL)
                 return
+        finally:
+            os.close(fd)
         entries = [e for e in read_json_list(path, key) if e[key] != position]
     entries.append(entry)
     entries.sort(key=lambda e: int(e[key]))

@@ -67,9 +67,17 @@ class SoakReporter:
         log.flush()
 
     def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
+        """Show the lines live, in one write, and log them.
+
+        Each starts a line of its own: under ``-q`` pytest leaves its line of
+        progress dots open, and ``^| iter_watch`` must still find the marker.
+        """
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            terminal.write_line("\n".join(lines))
+            terminal.ensure_newline()  # after the item's location (default verbosity)
+            writer = getattr(terminal, "_tw", None)
+            after_progress = writer is not None and writer.width_of_current_line > 0
+            terminal.write("\n" * after_progress + "\n".join(lines) + "\n")
         self._log(spec, lines)
 
     def pytest_unconfigure(self) -> None:

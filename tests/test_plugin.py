@@ -121,6 +121,16 @@ def test_without_auto_tune_the_advice_is_recorded_not_applied(soak: pytest.Pytes
     assert all(not r["tuning"]["applied"] for r in records)
 
 
+@pytest.mark.parametrize("verbosity", ["-q", "-rN", "-v"])
+def test_each_marker_starts_a_line_of_its_own(soak: pytest.Pytester, verbosity: str) -> None:
+    """``grep '^| iter_watch'`` finds every marker, also after ``-q``'s progress dots."""
+    result = soak.runpytest("--soak-iterations=3", *MOCK, verbosity)
+    assert result.ret == 0
+    assert len(markers(result, "SUMMARY")) == 3
+    assert len(markers(result, "SUGGEST")) == 3
+    assert not [line for line in result.outlines if "| iter_watch |" in line[1:]]
+
+
 def test_markers_show_live_under_output_capture(soak: pytest.Pytester) -> None:
     result = soak.runpytest_subprocess("--soak-iterations=1", *MOCK, "--capture=fd")
     assert result.ret == 0
