@@ -173,8 +173,6 @@ def _advice(drivers: list[str], kpi_reasons: list[str], shares: Mapping[str, flo
 
 _SECONDS = tuple(f"{n:02d}." for n in range(60))
 _MILLIS_END = tuple(f'{n:03d}Z"}}' for n in range(1000))
-_SYMBOL_TS = tuple(f'"symbol":"{symbol}","ts":"' for symbol in SYMBOLS)
-_KIND_COUNT, _SYMBOL_COUNT = len(KINDS), len(SYMBOLS)
 _CLOCK = tuple(f"T{minute // 60:02d}:{minute % 60:02d}:" for minute in range(24 * 60))
 
 
@@ -184,7 +182,17 @@ def _head(kind: str, reason: str | None) -> str:
     return f'{{"fields":{fields},"kind":"{kind}","prev_sha256":"'
 
 
-_HEADS = {(kind, why): _head(kind, why) for kind in KINDS for why in (None, *BLOCK_REASONS)}
+#: A line's head by the noise byte that picks its kind: allowed actions, then each block reason
+#: (an action blocked for ``min_interval`` is always a REPLACE).
+_ALLOWED_HEADS = tuple(_head(KINDS[byte % len(KINDS)], None) for byte in range(256))
+_BLOCKED_HEADS = {
+    why: tuple(
+        _head("REPLACE" if why == "min_interval" else KINDS[byte % len(KINDS)], why)
+        for byte in range(256)
+    )
+    for why in BLOCK_REASONS
+}
+_SYMBOL_TS = tuple(f'"symbol":"{SYMBOLS[byte % len(SYMBOLS)]}","ts":"' for byte in range(256))
 
 
 def _minute_stamps(start: datetime, count: int) -> list[str]:
@@ -207,26 +215,20 @@ def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: dat
     separators=(",", ":"))``), so that the loop does little but hash.
     """
     blocked = [r for r, n in counts.items() for _ in range(n)]
-    reasons: list[str | None] = [None] * lines
-    for at, reason in zip(rng.sample(range(lines), len(blocked)), blocked, strict=True):
-        reasons[at] = reason
+    positions = rng.sample(range(lines), len(blocked))
     noise = rng.randbytes(3 * lines)  # kind, symbol and a 0-255 ms jitter for each line
-    heads = [
-        _HEADS["REPLACE" if reason == "min_interval" else KINDS[byte % _KIND_COUNT], reason]
-        for byte, reason in zip(noise[0::3], reasons, strict=True)
-    ]
+    heads = [_ALLOWED_HEADS[byte] for byte in noise[0::3]]
+    for at, reason in zip(positions, blocked, strict=True):
+        heads[at] = _BLOCKED_HEADS[reason][noise[3 * at]]
     slot = 1_800_000 // max(lines, 1)
     times = [i * slot + jitter for i, jitter in enumerate(noise[2::3])]  # ms from start
     # the latest line is not always the last one: jitter may move a line past the next
     stamps = _minute_stamps(start, max(times) // 60_000 + 1) if lines else []
-    tails = [
-        f"{_SYMBOL_TS[byte % _SYMBOL_COUNT]}{stamps[ms // 60_000]}"
-        f"{_SECONDS[ms % 60_000 // 1000]}{_MILLIS_END[ms % 1000]}"
-        for byte, ms in zip(noise[1::3], times, strict=True)
-    ]
     prev = "GENESIS"
     out = []
-    for head, tail in zip(heads, tails, strict=True):
+    for head, byte, ms in zip(heads, noise[1::3], times, strict=True):
+        seconds, millis = divmod(ms % 60_000, 1000)
+        tail = f"{_SYMBOL_TS[byte]}{stamps[ms // 60_000]}{_SECONDS[seconds]}{_MILLIS_END[millis]}"
         digest = hashlib.sha256(f'{head}{prev}",{tail}'.encode()).hexdigest()
         out.append(f'{head}{prev}","sha256":"{digest}",{tail}\n')
         prev = digest
