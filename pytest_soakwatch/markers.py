@@ -7,6 +7,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+_SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
+
 
 def print_line(line: str) -> None:
     """``print``, escaping what the console cannot show (``→`` on a cp1252 Windows console)."""
@@ -34,7 +36,7 @@ def iteration_markers(entry: Mapping[str, Any], soak: str | None = None) -> list
     ]
     deltas = entry.get("suggested_deltas") or {}
     if deltas:
-        lines.append(f"| iter_watch | SUGGEST | {json.dumps(deltas, sort_keys=True)} |")
+        lines.append(f"| iter_watch | SUGGEST | {_SORTED_JSON(deltas)} |")
         lines.append(f"| iter_watch | RATIONALE | {entry.get('rationale', '')} |")
     else:
         lines.append("| iter_watch | SUGGEST | (none) |")

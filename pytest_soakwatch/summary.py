@@ -172,7 +172,8 @@ def summarize_iteration(
     audit.jsonl are used when present. Raises :class:`SoakwatchError` for any
     malformed file.
     """
-    directory = os.fspath(Path(artifacts_dir))  # normalised once, then joined as text
+    # normalised once (a Path already is), then joined as text
+    directory = os.fspath(artifacts_dir if isinstance(artifacts_dir, Path) else Path(artifacts_dir))
     listing = _listing(directory)
     if EDGE_REPORT in listing and not listing[EDGE_REPORT]:
         raise SoakwatchError(f"{os.path.join(directory, EDGE_REPORT)}: not a file")
