@@ -224,13 +224,17 @@ def _audit(rng: random.Random, counts: Mapping[str, int], lines: int, start: dat
     times = [i * slot + jitter for i, jitter in enumerate(noise[2::3])]  # ms from start
     # the latest line is not always the last one: jitter may move a line past the next
     stamps = _minute_stamps(start, max(times) // 60_000 + 1) if lines else []
-    prev = "GENESIS"
-    out = []
-    for head, byte, ms in zip(heads, noise[1::3], times, strict=True):
-        seconds, millis = divmod(ms % 60_000, 1000)
-        tail = f"{_SYMBOL_TS[byte]}{stamps[ms // 60_000]}{_SECONDS[seconds]}{_MILLIS_END[millis]}"
-        digest = hashlib.sha256(f'{head}{prev}",{tail}'.encode()).hexdigest()
-        out.append(f'{head}{prev}","sha256":"{digest}",{tail}\n')
+    tails = [
+        f"{_SYMBOL_TS[byte]}{stamps[ms // 60_000]}"
+        f"{_SECONDS[ms % 60_000 // 1000]}{_MILLIS_END[ms % 1000]}"
+        for byte, ms in zip(noise[1::3], times, strict=True)
+    ]
+    sha256, prev = hashlib.sha256, "GENESIS"
+    out: list[str] = []
+    append = out.append
+    for head, tail in zip(heads, tails, strict=True):
+        digest = sha256(f'{head}{prev}",{tail}'.encode()).hexdigest()
+        append(f'{head}{prev}","sha256":"{digest}",{tail}\n')
         prev = digest
     return "".join(out)
 
