@@ -10,7 +10,7 @@ import pytest
 
 from .errors import RunnerError, SoakKpiWarning, SoakwatchError
 from .gate import judge
-from .properties import entry_properties
+from .properties import OWN_NAMES, entry_properties
 from .watcher import report_entry
 
 if TYPE_CHECKING:
@@ -86,6 +86,8 @@ class IterationItem(SoakItem):
 
     def setup(self) -> None:
         soak = self.runner.spec.name
+        # a re-run (pytest-rerunfailures) starts without what the failed attempt left
+        self.user_properties[:] = [p for p in self.user_properties if p[0] not in OWN_NAMES]
         self.user_properties += [("soak", soak), ("iteration", self.index)]
         try:
             record = self.runner.run(self.index)

@@ -10,13 +10,23 @@ from typing import Any
 _SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
 
 
+def showable(text: str, encoding: str | None) -> str:
+    """``text`` with what ``encoding`` cannot encode escaped (``→`` on a cp1252 Windows console)."""
+    try:
+        text.encode(encoding or "utf-8")
+    except UnicodeEncodeError:
+        return text.encode(encoding or "ascii", "backslashreplace").decode(encoding or "ascii")
+    except LookupError:  # an encoding Python does not know: leave the text to the stream
+        pass
+    return text
+
+
 def print_line(line: str) -> None:
-    """``print``, escaping what the console cannot show (``→`` on a cp1252 Windows console)."""
+    """``print``, escaping what the console cannot show."""
     try:
         print(line)
     except UnicodeEncodeError:
-        encoding = getattr(sys.stdout, "encoding", None) or "ascii"
-        print(line.encode(encoding, "backslashreplace").decode(encoding))
+        print(showable(line, getattr(sys.stdout, "encoding", None) or "ascii"))
 
 
 def _soak_prefix(soak: str | None) -> str:

@@ -18,6 +18,8 @@ _ENCODED = {
     "applied": "applied",
 }
 _PLAIN = ("net_bps", "kpi_verdict", "rationale", "runtime_utc")
+#: Every property an iteration item sets (``error``: why it broke).
+OWN_NAMES = frozenset({"soak", "iteration", "error", *_PLAIN, *_ENCODED.values()})
 
 
 _ENCODE = json.JSONEncoder(sort_keys=True).encode

@@ -16,7 +16,7 @@ from .distributed import ROOT
 from .errors import SoakwatchError
 from .files import remove_list_entry, upsert_list_entry
 from .gate import GateResult, Outcome, judge
-from .markers import error_marker, gate_marker, iteration_markers
+from .markers import error_marker, gate_marker, iteration_markers, showable
 from .properties import entry_from_properties, soak_properties
 from .runner import LOG_NAME, SoakSpec, soak_outcomes
 from .watcher import TUNING_REPORT
@@ -77,7 +77,10 @@ class SoakReporter:
             terminal.ensure_newline()  # after the item's location (default verbosity)
             writer = getattr(terminal, "_tw", None)
             after_progress = writer is not None and writer.width_of_current_line > 0
-            terminal.write("\n" * after_progress + "\n".join(lines) + "\n")
+            text = "\n" * after_progress + "\n".join(lines) + "\n"
+            # escaped here: pytest would escape a text it cannot encode whole, newlines included
+            encoding = getattr(getattr(writer, "_file", None), "encoding", None)
+            terminal.write(showable(text, encoding))
         self._log(spec, lines)
 
     def pytest_unconfigure(self) -> None:
@@ -204,7 +207,6 @@ class SoakReporter:
             marker = gate_marker(result.verdict, result.reasons, self.specs[name].label)
             color = {"PASS": "green", "WARN": "yellow"}.get(str(result.verdict), "red")
             write(marker, **{color: True})
-            self._log(self.specs[name], [marker])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_json_modifyreport(self, json_report: dict[str, Any]) -> None:
@@ -230,4 +232,8 @@ class SoakReporter:
         if failing and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.backstop = "soakwatch: KPI gate failed: " + "; ".join(failing)
+        for name, result in self.final.items():  # logged here: also without a terminal
+            if result is not None and name in self.ran:
+                spec = self.specs[name]
+                self._log(spec, [gate_marker(result.verdict, result.reasons, spec.label)])
         return (yield)

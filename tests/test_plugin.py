@@ -131,6 +131,27 @@ def test_each_marker_starts_a_line_of_its_own(soak: pytest.Pytester, verbosity: 
     assert not [line for line in result.outlines if "| iter_watch |" in line[1:]]
 
 
+def test_markers_on_a_console_that_cannot_show_the_arrow(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cp1252 console (Windows CI): '→' is escaped, and each marker keeps its own line."""
+    monkeypatch.setenv("PYTHONIOENCODING", "cp1252")
+    result = soak.runpytest_subprocess("--soak-iterations=2", *MOCK, "-q")
+    assert result.ret == 0
+    assert len(markers(result, "SUMMARY")) == 2
+    rationale = markers(result, "RATIONALE")
+    assert len(rationale) == 2
+    assert all("(driver) \\u2192 widen spread" in line for line in rationale)
+
+
+def test_the_log_has_every_marker_without_a_terminal(soak: pytest.Pytester) -> None:
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "-p", "no:terminal")
+    assert result.ret == 0
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8").splitlines()
+    assert sum(line.startswith("| iter_watch | SUMMARY |") for line in log) == 2
+    assert log[-1] == "| kpi_gate | verdict=WARN | reasons=[EDGE:slippage] |"
+
+
 def test_markers_show_live_under_output_capture(soak: pytest.Pytester) -> None:
     result = soak.runpytest_subprocess("--soak-iterations=1", *MOCK, "--capture=fd")
     assert result.ret == 0

@@ -493,7 +493,15 @@ def test_a_rerun_iteration_that_succeeds_is_checked(soak: pytest.Pytester) -> No
     result = soak.runpytest("--soak-iterations=3", "--reruns=1", "-v")
     assert result.ret == 0
     assert result.parseoutcomes() == {"passed": 7, "rerun": 1}
-    result.stdout.fnmatch_lines(["*test_net[[]default-iter2[]] PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "| iter_watch | ERROR | iter=2 *EDGE_REPORT.json*",  # the failed attempt
+            "| iter_watch | SUMMARY | iter=2 net=3.0 *",  # the rerun, without its error
+            "*test_net[[]default-iter2[]] PASSED*",
+            "| kpi_gate | verdict=PASS | reasons=[[][]] |",
+        ]
+    )
+    assert [e["iteration"] for e in read_json(soak.path / OUT / "TUNING_REPORT.json")] == [1, 2, 3]
 
 
 def test_a_summary_that_cannot_be_written_is_that_iterations_error(soak: pytest.Pytester) -> None:
