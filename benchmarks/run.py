@@ -198,17 +198,17 @@ def bench_iterations(runs: int, where: str | None) -> None:
             "def test_item(i):\n    pass\n"
         )
         bare = best_of(runs, lambda: run_pytest(["test_bare.py"], project))
+    width = len("mock soak --soak-auto-tune, 2,000 iterations")
+    print(f"   {'bare pytest, 2,000 items':<{width}} {bare:6.2f} s   (the floor)")
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         parent = Path(tmp)
         for label, extra in (("", []), (" --soak-auto-tune", ["--soak-auto-tune"])):
             soak = min(fresh_soak(2000, extra, parent) for _ in range(runs))
             short = min(fresh_soak(200, extra, parent) for _ in range(runs))
             start = min(fresh_soak(1, extra, parent) for _ in range(runs))
-            print(f"   bare pytest, 2,000 items        {bare:6.2f} s   (the floor)")
-            print(
-                f"   mock soak{label}, 2,000 iterations {soak:6.2f} s   {soak / bare:4.1f}x   "
-                f"{verdict(soak / bare, 3)}"
-            )
+            name = f"mock soak{label}, 2,000 iterations"
+            ratio = soak / bare
+            print(f"   {name:<{width}} {soak:6.2f} s   {ratio:4.1f}x   {verdict(ratio, 3)}")
             # per iteration: what N iterations add to a 1-iteration run (start-up left out)
             per_long = (soak - start) / 1999 * 1000
             per_short = (short - start) / 199 * 1000

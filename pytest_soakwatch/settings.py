@@ -67,7 +67,8 @@ def _bool(value: Any, source: str) -> bool:
     text = str(value).strip().lower()
     if text in _TRUE | _FALSE:
         return text in _TRUE
-    raise pytest.UsageError(f"{source}: expected true or false, got {value!r}")
+    allowed = "true or false (1/0, yes/no, on/off)"
+    raise pytest.UsageError(f"{source}: expected {allowed}, got {value!r}")
 
 
 def _choice(value: Any, source: str, allowed: tuple[str, ...]) -> str:

@@ -342,7 +342,9 @@ def test_bad_ini_value_names_the_key(soak: pytest.Pytester) -> None:
     soak.makeini("[pytest]\nsoak_iterations = 2\nsoak_auto_tune = perhaps\n")
     result = soak.runpytest(*MOCK)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: ini soak_auto_tune: expected true or false, got*"])
+    result.stderr.fnmatch_lines(
+        ["ERROR: ini soak_auto_tune: expected true or false (1/0, yes/no, on/off), got 'perhaps'"]
+    )
 
 
 @pytest.mark.parametrize(
