@@ -11,12 +11,17 @@ _SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
 
 
 def showable(text: str, encoding: str | None) -> str:
-    """``text`` with what ``encoding`` cannot encode escaped (``→`` on a cp1252 Windows console)."""
+    """``text`` with what ``encoding`` cannot encode escaped (``→`` on a cp1252 Windows console).
+
+    Without an encoding, or with one Python does not know, the text is left to the stream.
+    """
+    if not encoding:
+        return text
     try:
-        text.encode(encoding or "utf-8")
+        text.encode(encoding)
     except UnicodeEncodeError:
-        return text.encode(encoding or "ascii", "backslashreplace").decode(encoding or "ascii")
-    except LookupError:  # an encoding Python does not know: leave the text to the stream
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
         pass
     return text
 
