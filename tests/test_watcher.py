@@ -459,3 +459,20 @@ def test_markers_print_on_a_console_that_cannot_show_the_arrow(
     console.flush()
     text = console.buffer.getvalue().decode("cp1252")
     assert "| iter_watch | RATIONALE | slippage_bps=3.50 (driver) \\u2192 widen spread" in text
+
+
+@pytest.mark.parametrize(
+    ("encoding", "shown"),
+    [
+        ("cp1252", "tail \\u2192 +30ms\n"),
+        ("utf-8", "tail → +30ms\n"),
+        (None, "tail → +30ms\n"),
+        ("no-such-codec", "tail → +30ms\n"),
+    ],
+)
+def test_showable_escapes_only_what_the_encoding_cannot_show(
+    encoding: str | None, shown: str
+) -> None:
+    from pytest_soakwatch.markers import showable
+
+    assert showable("tail → +30ms\n", encoding) == shown
