@@ -22,19 +22,23 @@ from pytest_soakwatch.simulator import simulate_iteration
 def pytest_soak_run_iteration(iteration):
     time.sleep({sleep})
     simulate_iteration(iteration.artifacts_dir, iteration.overrides, iteration=iteration.index,
-                       scenario=iteration.soak.split("-")[0], seed=0)
+                       scenario=iteration.soak.split("_")[0], seed=0)
     return True
 """
 SCENARIOS = ("calm", "volatile", "spike")
 
 
 def run(project: Path, soaks: int, iterations: int, extra: list[str]) -> float:
-    names = [f"--soak-name={SCENARIOS[k % 3]}-{k}" for k in range(soaks)]
+    names = [f"--soak-name={SCENARIOS[k % 3]}_{k}" for k in range(soaks)]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += [f"--soak-iterations={iterations}", *names, *extra]
     start = time.perf_counter()
-    subprocess.run(command, cwd=project, capture_output=True, check=False)
-    return time.perf_counter() - start
+    done = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    # exit 1 is a soak whose verdict is FAIL (the spike scenario's); anything else is no soak
+    if done.returncode not in (0, 1) or " passed" not in done.stdout:
+        sys.exit(f"pytest exited {done.returncode}, no soak was timed:\n{done.stdout}{done.stderr}")
+    return took
 
 
 def main() -> None:

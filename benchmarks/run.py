@@ -151,7 +151,10 @@ def bench_audit(megabytes: int, runs: int) -> None:
 
 
 def run_pytest(args: list[str], cwd: Path) -> None:
-    subprocess.run([*PYTEST, *args], cwd=cwd, capture_output=True, check=False, env=ALONE)
+    """One pytest run; one that fails stops the script (its time would measure nothing)."""
+    done = subprocess.run([*PYTEST, *args], cwd=cwd, capture_output=True, text=True, env=ALONE)
+    if done.returncode != 0:
+        sys.exit(f"pytest {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
 
 
 def fresh_soak(iterations: int, extra: list[str], parent: Path) -> float:
