@@ -11,14 +11,19 @@ class SoakKpiWarning(UserWarning):
     """
 
 
-class RunnerError(Exception):
-    """The project's ``pytest_soak_run_iteration`` raised; carries a traceback of its code only.
+RUN_HOOK = "pytest_soak_run_iteration"
 
-    ``summary`` is one line for logs; ``str()`` adds the frames outside pytest,
-    pluggy and this package, so the user sees their own code, not ours.
+
+class RunnerError(Exception):
+    """A project's hook raised while an iteration ran; carries a traceback of its code only.
+
+    ``hook`` names it (``pytest_soak_run_iteration``, or the observer
+    ``pytest_soak_iteration_done``); ``summary`` is one line for logs; ``str()``
+    adds the frames outside pytest, pluggy and this package, so the user sees
+    their own code, not ours.
     """
 
-    def __init__(self, cause: BaseException) -> None:
+    def __init__(self, cause: BaseException, hook: str = RUN_HOOK) -> None:
         import traceback
 
         internal = ("_pytest", "pluggy", "pytest_soakwatch")
@@ -29,9 +34,16 @@ class RunnerError(Exception):
                 f"{part}" in frame.filename.replace("\\", "/").split("/") for part in internal
             )
         ]
+        self.hook = hook
         self.summary = "".join(traceback.format_exception_only(type(cause), cause)).strip()
         detail = "".join(traceback.format_list(frames))
-        super().__init__(f"pytest_soak_run_iteration raised:\n{detail}{self.summary}")
+        super().__init__(f"{hook} raised:\n{detail}{self.summary}")
+
+    @property
+    def problem(self) -> str:
+        """One line: who raised what."""
+        who = "the runner" if self.hook == RUN_HOOK else self.hook
+        return f"{who} raised {self.summary}"
 
 
 class SoakwatchError(ValueError):

@@ -94,7 +94,7 @@ class IterationItem(SoakItem):
         except SoakwatchError as exc:
             problem, shown = str(exc), str(exc)
         except RunnerError as exc:
-            problem, shown = f"the runner raised {exc.summary}", str(exc)
+            problem, shown = exc.problem, str(exc)
         else:
             problem = shown = ""
         if problem:  # failed outside the except block: no exception chain shown

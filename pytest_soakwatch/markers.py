@@ -63,6 +63,11 @@ def error_marker(iteration: int, message: str, soak: str | None = None) -> str:
     return f"| iter_watch | ERROR | {_soak_prefix(soak)}iter={iteration} {message} |"
 
 
+def warning_marker(iteration: int, message: str, soak: str | None = None) -> str:
+    """The line recorded when an iteration is recorded, but not as the project's hook asked."""
+    return f"| iter_watch | WARNING | {_soak_prefix(soak)}iter={iteration} {message} |"
+
+
 def gate_marker(verdict: str | None, reasons: Sequence[str], soak: str | None = None) -> str:
     """The seed's final ``| kpi_gate | verdict=V | reasons=[...] |`` line."""
     shown = "NONE" if verdict is None else verdict

@@ -6,7 +6,9 @@ run and on the pytest-xdist controller, where items run elsewhere.
 
 from __future__ import annotations
 
+import copy
 import os
+import traceback
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, TextIO
 
@@ -14,9 +16,9 @@ import pytest
 
 from .distributed import ROOT
 from .errors import SoakwatchError
-from .files import remove_list_entry, upsert_list_entry
+from .files import dumps, remove_list_entry, upsert_list_entry
 from .gate import GateResult, Outcome, judge
-from .markers import error_marker, gate_marker, iteration_markers, showable
+from .markers import error_marker, gate_marker, iteration_markers, showable, warning_marker
 from .properties import entry_from_properties, soak_properties
 from .runner import LOG_NAME, SoakSpec, soak_outcomes
 from .watcher import TUNING_REPORT
@@ -38,6 +40,21 @@ def _row(soak: str, index: int, entry: Mapping[str, Any] | None) -> str:
     )
 
 
+def _one_line(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+
+
+def _unrecordable(entry: dict[str, Any], index: int) -> str | None:
+    """What keeps an adjusted entry out of TUNING_REPORT.json, if anything."""
+    if type(entry.get("iteration")) is not int or entry["iteration"] != index:
+        return "pytest_soak_report_entry changed the entry's 'iteration'"
+    try:
+        dumps(entry, indent=None)
+    except (TypeError, ValueError) as exc:
+        return f"pytest_soak_report_entry left a value JSON cannot hold: {exc}"
+    return None
+
+
 class SoakReporter:
     """Collects each soak's results from reports; writes TUNING_REPORT.json and the log."""
 
@@ -54,6 +71,7 @@ class SoakReporter:
         self.damaged: set[str] = set()  # soaks whose TUNING_REPORT.json could not be read
         self.final: dict[str, GateResult | None] | None = None
         self.logs: dict[str, TextIO] = {}
+        self.hook_errors: list[str] = []  # a pytest_soak_report_entry that failed: the run fails
 
     def _log(self, spec: SoakSpec, lines: list[str]) -> None:
         """Append to the soak's log, kept open for the session and flushed at each write."""
@@ -111,11 +129,32 @@ class SoakReporter:
             self._keep_report(spec, lambda: remove_list_entry(report_path, "iteration", index))
             return
         entry = entry_from_properties(found)
-        self.config.hook.pytest_soak_report_entry(soak=spec.name, entry=entry)
+        recorded, problem = self._adjusted(spec, entry)  # the iteration's own is shown, judged
         self.rows[spec.name][index] = _row(spec.name, index, entry)  # text: nothing for the GC
         self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], tuple(entry["kpi_reasons"]))
-        self._keep_report(spec, lambda: upsert_list_entry(report_path, entry, key="iteration"))
-        self._emit(spec, iteration_markers(entry, spec.label))
+        self._keep_report(spec, lambda: upsert_list_entry(report_path, recorded, key="iteration"))
+        lines = iteration_markers(entry, spec.label)
+        if problem is not None:
+            self.hook_errors.append(f"{spec.name} iteration {index}: {problem}")
+            lines.append(warning_marker(index, f"{problem}; recorded as it was", spec.label))
+        self._emit(spec, lines)
+
+    def _adjusted(self, spec: SoakSpec, entry: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The entry as the project's ``pytest_soak_report_entry`` adjusts it, and no problem.
+
+        A hook that raises or leaves an entry that cannot be recorded gives the entry as it
+        was and the problem, which fails the run; the soak goes on and is judged.
+        """
+        hook = self.config.hook.pytest_soak_report_entry
+        if not hook.get_hookimpls():
+            return entry, None
+        adjusted = copy.deepcopy(entry)
+        try:
+            hook(soak=spec.name, entry=adjusted)
+        except Exception as exc:
+            return entry, f"pytest_soak_report_entry raised {_one_line(exc)}"
+        problem = _unrecordable(adjusted, entry["iteration"])
+        return (entry, problem) if problem else (adjusted, None)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self._start_fresh([item.nodeid for item in session.items])
@@ -229,9 +268,14 @@ class SoakReporter:
             and name in self.ran
             and (result.verdict == "FAIL" or name in self.damaged)
         ]
-        if failing and session.exitstatus == pytest.ExitCode.OK:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            self.backstop = "soakwatch: KPI gate failed: " + "; ".join(failing)
+        problems = []
+        if failing and session.exitstatus == pytest.ExitCode.OK:  # else a failure says it
+            problems.append("soakwatch: KPI gate failed: " + "; ".join(failing))
+        problems += [f"soakwatch: {problem}" for problem in self.hook_errors]
+        if problems:
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            self.backstop = "\n".join(problems)
         for name, result in self.final.items():  # logged here: also without a terminal
             if result is not None and name in self.ran:
                 spec = self.specs[name]

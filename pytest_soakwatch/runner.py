@@ -194,6 +194,12 @@ class SoakRunner:
             )
             record.update(soak=self.spec.name, overrides_source=source)
             _write_summary(self.spec.out / iter_summary_name(index), record)
+            try:  # an observer that fails breaks the iteration: nothing of it is kept
+                self.hook.pytest_soak_iteration_done(
+                    iteration=iteration, summary=record["summary"], tuning=record["tuning"]
+                )
+            except Exception as exc:
+                raise RunnerError(exc, "pytest_soak_iteration_done") from exc
         except BaseException:
             self.verdict_missing.add(index)
             with suppress(OSError):  # not a stale one (unless it cannot be removed either)
@@ -207,19 +213,15 @@ class SoakRunner:
         self.iterations[index] = iteration
         summary = record["summary"]
         self.outcomes[index] = Outcome(summary["kpi_verdict"], tuple(summary["kpi_reasons"]))
-        self.hook.pytest_soak_iteration_done(
-            iteration=iteration, summary=summary, tuning=record["tuning"]
-        )
         return record
 
     def _forget_before(self, index: int) -> None:
-        """Drop what earlier iterations left in memory once the iteration after each has
-        started: the checks of an iteration run right after it, and one that runs later reads
-        its record back from ITER_SUMMARY_N.json."""
+        """Drop what earlier iterations left in memory once the iteration after the next has
+        started: the checks of an iteration run right after it, one that runs later reads its
+        record back from ITER_SUMMARY_N.json, and an iteration run again (pytest-rerunfailures)
+        starts again from its predecessor."""
         for kept in (self.records, self.iterations, self.started_with):
-            for old in [
-                k for k in kept if k < index and (k + 1 == index or k + 1 in self.outcomes)
-            ]:
+            for old in [k for k in kept if k + 1 < index and k + 1 in self.outcomes]:
                 del kept[old]
 
 

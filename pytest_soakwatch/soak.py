@@ -238,7 +238,11 @@ class SoakPlugin:
         runner = self.runners[soak]
         if index in runner.verdict_missing:
             pytest.skip(f"soak {soak!r} iteration {index} broke")
-        if index not in runner.records and not runner.load_recorded(index):
+        try:
+            recorded = index in runner.records or runner.load_recorded(index)
+        except SoakwatchError as exc:  # a damaged record: one line, not our traceback
+            pytest.fail(str(exc), pytrace=False)
+        if not recorded:
             pytest.skip(f"soak {soak!r} iteration {index} did not run and has no record")
         return runner.iterations[index]
 

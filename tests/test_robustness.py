@@ -532,3 +532,121 @@ def test_kpi_warnings_are_filtered_by_the_soak_as_module(soak: pytest.Pytester) 
     result = soak.runpytest("--soak-iterations=2", *MOCK)
     assert result.ret == 0
     result.assert_outcomes(passed=3, warnings=0)
+
+
+# --- the project's hooks, when they fail -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('raise KeyError("host")', "raised KeyError: 'host'"),
+        (
+            'entry["finished"] = datetime.datetime(2025, 1, 1)',
+            "left a value JSON cannot hold: Object of type datetime is not JSON serializable",
+        ),
+        ('entry["x"] = float("nan")', "left a value JSON cannot hold: Out of range float*"),
+        ('entry["iteration"] = "2"', "changed the entry's 'iteration'"),
+    ],
+)
+def test_a_failing_report_entry_hook_fails_the_run_and_the_soak_goes_on(
+    soak: pytest.Pytester, body: str, problem: str
+) -> None:
+    soak.makeconftest(
+        "import datetime\n\n"
+        "def pytest_soak_report_entry(soak, entry):\n"
+        "    entry['team'] = 'mm'\n"
+        "    if entry['iteration'] == 2:\n"
+        f"        {body}\n"
+    )
+    result = soak.runpytest("--soak-iterations=3", *MOCK)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    no_internal_error(result)
+    assert result.parseoutcomes()["passed"] == 4
+    result.stdout.fnmatch_lines(
+        [
+            "| iter_watch | SUMMARY | iter=2 *",
+            "| iter_watch | WARNING | iter=2 pytest_soak_report_entry "
+            f"{problem}; recorded as it was |",
+            "| iter_watch | SUMMARY | iter=3 *",
+            f"soakwatch: default iteration 2: pytest_soak_report_entry {problem}",
+        ]
+    )
+    entries = read_json(soak.path / OUT / "TUNING_REPORT.json")
+    assert [(e["iteration"], e.get("team")) for e in entries] == [(1, "mm"), (2, None), (3, "mm")]
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8")
+    assert "| iter_watch | WARNING | iter=2 pytest_soak_report_entry " in log
+
+
+def test_an_observer_that_raises_breaks_its_iteration(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        """
+        def pytest_soak_iteration_done(iteration, summary, tuning):
+            if iteration.index == 2:
+                raise RuntimeError("dashboard down")
+        """
+    )
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "--soak-auto-tune")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    no_internal_error(result)
+    result.stdout.fnmatch_lines(
+        [
+            "| iter_watch | ERROR | iter=2 pytest_soak_iteration_done raised RuntimeError: "
+            "dashboard down |",
+            "pytest_soak_iteration_done raised:",  # the project's frames only
+            '*conftest.py", line 3, in pytest_soak_iteration_done',
+            '    raise RuntimeError("dashboard down")',
+            "RuntimeError: dashboard down",
+        ]
+    )
+    out = soak.path / OUT
+    assert not (out / "ITER_SUMMARY_2.json").exists()
+    assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 3]
+    third = read_json(out / "ITER_SUMMARY_3.json")
+    assert third["overrides_source"] == "iteration 2 (unchanged: it broke)"
+    assert third["overrides"] == read_json(out / "ITER_SUMMARY_1.json")["next_overrides"]
+
+
+RERUN_CONFTEST = """
+from pytest_soakwatch.simulator import simulate_iteration
+
+CALLS = []
+
+def pytest_soak_run_iteration(iteration):
+    CALLS.append(iteration.index)
+    if iteration.index == {always_broken}:
+        raise RuntimeError("down")
+    simulate_iteration(iteration.artifacts_dir, iteration.overrides, iteration=iteration.index)
+    if iteration.index == 3 and CALLS.count(3) == 1:  # broken the first time only
+        (iteration.artifacts_dir / "EDGE_REPORT.json").unlink()
+    return True
+"""
+
+
+@pytest.mark.parametrize(
+    ("always_broken", "source"), [(2, "iteration 2 (unchanged: it broke)"), (0, "iteration 2")]
+)
+def test_a_rerun_starts_from_the_same_overrides(
+    soak: pytest.Pytester, always_broken: int, source: str
+) -> None:
+    pytest.importorskip("pytest_rerunfailures")
+    soak.makeconftest(RERUN_CONFTEST.format(always_broken=always_broken))
+    result = soak.runpytest("--soak-iterations=3", "--soak-auto-tune", "--reruns=1")
+    assert result.parseoutcomes()["rerun"] == 1 + bool(always_broken)
+    out = soak.path / OUT
+    before = "ITER_SUMMARY_1.json" if always_broken else "ITER_SUMMARY_2.json"
+    third = read_json(out / "ITER_SUMMARY_3.json")
+    assert third["overrides_source"] == source
+    assert third["overrides"] == read_json(out / before)["next_overrides"]
+
+
+def test_a_check_alone_on_a_damaged_record_says_so_in_one_line(soak: pytest.Pytester) -> None:
+    soak.makepyfile(test_checks="def test_net(soak_summary): pass")
+    assert soak.runpytest("--soak-iterations=3", *MOCK).ret == 0
+    (soak.path / OUT / "ITER_SUMMARY_2.json").write_text("{", encoding="utf-8")
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "test_checks.py::test_net[default-iter2]")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    no_internal_error(result)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ITER_SUMMARY_2.json: invalid JSON at line 1 column 2: *"])
+    assert "pytest_soakwatch" not in result.stdout.str()  # none of our frames
