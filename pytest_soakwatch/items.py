@@ -33,11 +33,12 @@ class Soak(pytest.Collector):
         return [
             item
             for item in make_items(self, self.runner)
-            if not self.selectors or _selected(item.nodeid, self.selectors)
+            if not self.selectors or selected(item.nodeid, self.selectors)
         ]
 
 
-def _selected(nodeid: str, selectors: list[str]) -> bool:
+def selected(nodeid: str, selectors: list[str]) -> bool:
+    """Whether one of the soak node ids (or ``soakwatch``) picks the item ``nodeid``."""
     return any(
         s == ROOT or nodeid == s or nodeid.startswith((s + "::", s + "[")) for s in selectors
     )

@@ -126,6 +126,9 @@ def _rules(config: pytest.Config) -> TuningRules:
 def _bounds(config: pytest.Config) -> dict[str, tuple[float, float]]:
     bounds = dict(DEFAULT_BOUNDS)
     for name, (low, high) in _table(config, "soak_bounds", 2).items():
+        if name not in bounds:  # a misspelt name would bound nothing, and admit a new override
+            known = ", ".join(DEFAULT_BOUNDS)
+            raise pytest.UsageError(f"ini soak_bounds: unknown parameter {name!r} (known: {known})")
         source = f"ini soak_bounds {name}"
         pair = (_number(low, source), _number(high, source))
         if pair[0] > pair[1]:
@@ -151,6 +154,19 @@ def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
 
 #: No "-": pytest joins parameter ids with it, and a test's id must name its soak unambiguously.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+#: Names Windows gives to devices, with any extension: no directory can have them there.
+_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(1, 10))]
+)
+
+
+def _unusable_as_directory(name: str) -> str | None:
+    """Why ``name`` cannot name the soak's directory on every platform, if it cannot."""
+    if name.startswith(".") or name.endswith("."):  # "..", a hidden directory, or one Windows
+        return "starts or ends with '.'"  # would strip the dot from
+    if name.split(".")[0].lower() in _DEVICES:
+        return "is a device name on Windows"
+    return None
 
 
 def _soaks(
@@ -165,8 +181,17 @@ def _soaks(
                 f"{source}: expected NAME[:SCENARIO[:SEED]] with a NAME of letters, digits, "
                 f"'_' or '.', got {value!r}"
             )
-        if name in declared:
-            raise pytest.UsageError(f"{source}: soak {name!r} is declared twice")
+        problem = _unusable_as_directory(name)
+        if problem:
+            raise pytest.UsageError(
+                f"{source}: soak name {name!r} {problem} (it names a directory)"
+            )
+        same = next((other for other in declared if other.lower() == name.lower()), None)
+        if same is not None:  # Windows' and macOS' file systems would give them one directory
+            also = (
+                "" if same == name else f" (as {same!r}: the same directory where case is ignored)"
+            )
+            raise pytest.UsageError(f"{source}: soak {name!r} is declared twice{also}")
         scenario = _choice(rest[0], source, scenarios) if rest else None
         seed = _int(rest[1], source) if len(rest) > 1 else None
         declared[name] = SoakDeclaration(name, scenario, seed)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from .errors import SoakwatchError
-from .items import ROOT, IterationItem, SoakItem, make_soak
+from .items import ROOT, IterationItem, SoakItem, make_soak, selected
 from .iteration import SoakIteration
 from .overrides import load_overrides
 from .reporting import SoakReporter
@@ -179,15 +179,26 @@ class SoakPlugin:
             )
         return report
 
-    def pytest_collection_modifyitems(self, config: pytest.Config) -> None:
-        """Once every conftest.py is loaded: is there something to run the iterations?
+    @pytest.hookimpl(tryfirst=True)  # before -k and -m deselect what a node id picked
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Once every conftest.py is loaded: does each soak node id name an item, and is there
+        something to run the iterations?
 
-        (On a pytest-xdist worker each iteration item reports it instead: a usage
-        error raised there would surface as an internal error.)
+        (On a pytest-xdist worker each iteration item reports a missing runner
+        instead: a usage error raised there would surface as an internal error.)
         """
-        if self.settings.mock or config.hook.pytest_soak_run_iteration.get_hookimpls():
+        if hasattr(config, "workerinput"):
             return
-        if not hasattr(config, "workerinput"):
+        soak_ids = [item.nodeid for item in items if isinstance(item, SoakItem)]
+        for selector in self.selectors:
+            if not any(selected(nodeid, [selector]) for nodeid in soak_ids):
+                names = ", ".join(self.runners)
+                raise pytest.UsageError(
+                    f"not found: {selector} (no such soak item; soaks: {names})"
+                )
+        if not (self.settings.mock or config.hook.pytest_soak_run_iteration.get_hookimpls()):
             raise pytest.UsageError(NO_RUNNER)
 
     @pytest.hookimpl(tryfirst=True)

@@ -148,9 +148,16 @@ def _listing(directory: str) -> dict[str, bool]:
     """The directory's entries: name -> is a file (one system call for all the artifacts)."""
     try:
         with os.scandir(directory) as entries:
-            return {entry.name: entry.is_file() for entry in entries}
+            return {entry.name: _is_file(entry) for entry in entries}
     except (FileNotFoundError, NotADirectoryError):
         raise SoakwatchError(f"{directory}: artifacts directory not found") from None
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:  # e.g. a loop of symbolic links: not a file we can read
+        return False
 
 
 def _present(listing: dict[str, bool], directory: str, name: str) -> bool:

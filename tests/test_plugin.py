@@ -352,6 +352,10 @@ def test_bad_ini_value_names_the_key(soak: pytest.Pytester) -> None:
     [
         ("soak_tuning = spread_stepp = 0.03", "*ini soak_tuning: unknown setting 'spread_stepp'*"),
         ("soak_bounds = tail_age_ms = 900 500", "*ini soak_bounds tail_age_ms: min 900 is above*"),
+        (
+            "soak_bounds = tail_age = 550 700",
+            "ini soak_bounds: unknown parameter 'tail_age' (known: base_spread_bps_delta, *)",
+        ),
         ("soak_kpi_thresholds = net_bps = 1", "*ini soak_kpi_thresholds: expected 'name = *"),
     ],
 )
@@ -559,6 +563,22 @@ def test_collect_only_lists_readable_ids(soak: pytest.Pytester) -> None:
 def test_keyword_selection(soak: pytest.Pytester) -> None:
     result = soak.runpytest("--soak-iterations=3", *MOCK, "-k", "iteration and not 3")
     result.assert_outcomes(passed=2, deselected=2, warnings=2)
+
+
+@pytest.mark.parametrize("selector", ["soakwatch::nosuch", "soakwatch::default::iteration[9]"])
+def test_a_soak_node_id_that_names_nothing_is_not_found(
+    soak: pytest.Pytester, selector: str
+) -> None:
+    result = soak.runpytest("--soak-iterations=3", *MOCK, selector)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    shown = selector.replace("[", "[[]")
+    result.stderr.fnmatch_lines([f"ERROR: not found: {shown} (no such soak item; soaks: default)"])
+    assert not (soak.path / "artifacts").exists()
+
+
+def test_a_soak_node_id_deselected_by_keyword_is_found(soak: pytest.Pytester) -> None:
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "soakwatch::default", "-k", "not 2")
+    result.assert_outcomes(passed=3, deselected=1, warnings=3)
 
 
 def test_node_id_selects_one_iteration_from_the_recorded_overrides(soak: pytest.Pytester) -> None:

@@ -76,6 +76,13 @@ def test_soaks_declared_in_ini_and_environment(
     [
         (["--soak-name=eu", "--soak-name=eu"], "*--soak-name: soak 'eu' is declared twice"),
         (["--soak-name=e/u"], "*--soak-name: expected NAME[[]:SCENARIO[[]:SEED]] *, got 'e/u'"),
+        (["--soak-name=.."], "*--soak-name: soak name '..' starts or ends with '.' (it names *"),
+        (["--soak-name=eu."], "*--soak-name: soak name 'eu.' starts or ends with '.'*"),
+        (["--soak-name=Con.eu"], "*--soak-name: soak name 'Con.eu' is a device name on Windows*"),
+        (
+            ["--soak-name=btc", "--soak-name=BTC"],
+            "*--soak-name: soak 'BTC' is declared twice (as 'btc': the same directory where*",
+        ),
         (["--soak-name=eu:storm"], "*--soak-name: expected one of calm, spike, volatile*"),
         (["--soak-name=eu:calm:x"], "*--soak-name: expected a whole number, got 'x'"),
     ],

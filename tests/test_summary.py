@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from pytest_soakwatch import Threshold, summarize_iteration
+from pytest_soakwatch import SoakwatchError, Threshold, summarize_iteration
 
 # FORMATS.md's EDGE_REPORT example, verbatim.
 FORMATS_EDGE_REPORT = {
@@ -393,3 +395,13 @@ def test_summarize_accepts_a_string_path(write_artifacts):
     directory = write_artifacts(edge={"totals": {"net_bps": 2.5}})
 
     assert summarize_iteration(str(directory))["net_bps"] == 2.5
+
+
+def test_an_artifact_that_is_a_loop_of_links_is_not_a_file(write_artifacts):
+    directory = write_artifacts(edge={"totals": {"net_bps": 1.0}})
+    try:
+        os.symlink("audit.jsonl", directory / "audit.jsonl")
+    except OSError as exc:  # Windows without the privilege to make links
+        pytest.skip(f"cannot make a symbolic link here: {exc}")
+    with pytest.raises(SoakwatchError, match=r"audit\.jsonl: not a file$"):
+        summarize_iteration(directory)
