@@ -114,8 +114,11 @@ def timed_run(args: list[str], directory: Path) -> tuple[HookTimer, float]:
     timer = HookTimer()
     start = time.perf_counter()
     with quiet_in(directory):
-        pytest.main(["-q", "-p", "no:cacheprovider", *args], plugins=[timer])
-    return timer, time.perf_counter() - start
+        code = pytest.main(["-q", "-p", "no:cacheprovider", *args], plugins=[timer])
+    took = time.perf_counter() - start
+    if code != 0:  # its figures would time nothing
+        sys.exit(f"pytest {' '.join(args)} exited {code}: no figures")
+    return timer, took
 
 
 def main() -> None:

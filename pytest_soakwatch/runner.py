@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Mapping
@@ -194,12 +195,9 @@ class SoakRunner:
             )
             record.update(soak=self.spec.name, overrides_source=source)
             _write_summary(self.spec.out / iter_summary_name(index), record)
-            try:  # an observer that fails breaks the iteration: nothing of it is kept
-                self.hook.pytest_soak_iteration_done(
-                    iteration=iteration, summary=record["summary"], tuning=record["tuning"]
-                )
-            except Exception as exc:
-                raise RunnerError(exc, "pytest_soak_iteration_done") from exc
+            summary = record["summary"]
+            outcome = Outcome(summary["kpi_verdict"], tuple(summary["kpi_reasons"]))
+            self._observe(iteration, record)
         except BaseException:
             self.verdict_missing.add(index)
             with suppress(OSError):  # not a stale one (unless it cannot be removed either)
@@ -211,9 +209,20 @@ class SoakRunner:
             self.mirror(index)
         self.records[index] = record
         self.iterations[index] = iteration
-        summary = record["summary"]
-        self.outcomes[index] = Outcome(summary["kpi_verdict"], tuple(summary["kpi_reasons"]))
+        self.outcomes[index] = outcome
         return record
+
+    def _observe(self, iteration: SoakIteration, record: dict[str, Any]) -> None:
+        """``pytest_soak_iteration_done``, given copies: the iteration is judged and recorded
+        as ITER_SUMMARY_N.json has it. An observer that fails breaks the iteration."""
+        hook = self.hook.pytest_soak_iteration_done
+        if not hook.get_hookimpls():
+            return
+        summary, tuning = copy.deepcopy((record["summary"], record["tuning"]))
+        try:
+            hook(iteration=iteration, summary=summary, tuning=tuning)
+        except Exception as exc:
+            raise RunnerError(exc, "pytest_soak_iteration_done") from exc
 
     def _forget_before(self, index: int) -> None:
         """Drop what earlier iterations left in memory once the iteration after the next has

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,12 @@ def _rules(config: pytest.Config) -> TuningRules:
 def _bounds(config: pytest.Config) -> dict[str, tuple[float, float]]:
     bounds = dict(DEFAULT_BOUNDS)
     for name, (low, high) in _table(config, "soak_bounds", 2).items():
-        if name not in bounds:  # a misspelt name would bound nothing, and admit a new override
-            known = ", ".join(DEFAULT_BOUNDS)
-            raise pytest.UsageError(f"ini soak_bounds: unknown parameter {name!r} (known: {known})")
+        near = get_close_matches(name, DEFAULT_BOUNDS, n=1, cutoff=0.8)
+        if name not in bounds and near:  # a new parameter, or a typo that would bound nothing
+            raise pytest.UsageError(
+                f"ini soak_bounds: unknown parameter {name!r}, close to {near[0]!r} (a parameter "
+                f"of the project's own needs a name unlike {', '.join(DEFAULT_BOUNDS)})"
+            )
         source = f"ini soak_bounds {name}"
         pair = (_number(low, source), _number(high, source))
         if pair[0] > pair[1]:

@@ -250,9 +250,11 @@ class SoakPlugin:
         if index in runner.verdict_missing:
             pytest.skip(f"soak {soak!r} iteration {index} broke")
         try:
-            recorded = index in runner.records or runner.load_recorded(index)
-        except SoakwatchError as exc:  # a damaged record: one line, not our traceback
-            pytest.fail(str(exc), pytrace=False)
+            recorded, damaged = index in runner.records or runner.load_recorded(index), ""
+        except SoakwatchError as exc:
+            recorded, damaged = False, str(exc)
+        if damaged:  # one line, outside the except block: no exception chain shown
+            pytest.fail(damaged, pytrace=False)
         if not recorded:
             pytest.skip(f"soak {soak!r} iteration {index} did not run and has no record")
         return runner.iterations[index]

@@ -347,6 +347,20 @@ def test_bad_ini_value_names_the_key(soak: pytest.Pytester) -> None:
     )
 
 
+def test_bounds_add_a_parameter_of_the_projects_own(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soak.makeini("[pytest]\nsoak_bounds = order_ttl_ms = 100 900\n")
+    monkeypatch.setenv("MM_RUNTIME_OVERRIDES_JSON", '{"order_ttl_ms": 300}')
+    assert soak.runpytest("--soak-iterations=2", *MOCK, "--soak-auto-tune").ret == 0
+    second = read_json(soak.path / OUT / "ITER_SUMMARY_2.json")
+    assert second["overrides"]["order_ttl_ms"] == second["next_overrides"]["order_ttl_ms"] == 300
+    monkeypatch.setenv("MM_RUNTIME_OVERRIDES_JSON", '{"order_ttl_ms": 1000}')
+    result = soak.runpytest("--soak-iterations=2", *MOCK)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*MM_RUNTIME_OVERRIDES_JSON*order_ttl_ms*1000*"])
+
+
 @pytest.mark.parametrize(
     ("ini", "message"),
     [
@@ -354,7 +368,7 @@ def test_bad_ini_value_names_the_key(soak: pytest.Pytester) -> None:
         ("soak_bounds = tail_age_ms = 900 500", "*ini soak_bounds tail_age_ms: min 900 is above*"),
         (
             "soak_bounds = tail_age = 550 700",
-            "ini soak_bounds: unknown parameter 'tail_age' (known: base_spread_bps_delta, *)",
+            "ini soak_bounds: unknown parameter 'tail_age', close to 'tail_age_ms' (a parameter *",
         ),
         ("soak_kpi_thresholds = net_bps = 1", "*ini soak_kpi_thresholds: expected 'name = *"),
     ],

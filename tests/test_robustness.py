@@ -547,13 +547,18 @@ def test_kpi_warnings_are_filtered_by_the_soak_as_module(soak: pytest.Pytester) 
         ),
         ('entry["x"] = float("nan")', "left a value JSON cannot hold: Out of range float*"),
         ('entry["iteration"] = "2"', "changed the entry's 'iteration'"),
+        ('entry["kpi_verdict"] = "warn"', "set 'kpi_verdict' to 'warn'"),
+        ('entry["kpi_reasons"] = "EDGE"', "changed the type of a field the soak reads"),
+        ('entry["note"] = "\\ud800"', "left a value JSON cannot hold: *surrogate*"),
+        ('pytest.fail("not now")', "raised Failed: not now"),
+        ('raise RuntimeError("rejected\\nstatus=503")', "raised RuntimeError: rejected"),
     ],
 )
 def test_a_failing_report_entry_hook_fails_the_run_and_the_soak_goes_on(
     soak: pytest.Pytester, body: str, problem: str
 ) -> None:
     soak.makeconftest(
-        "import datetime\n\n"
+        "import datetime\nimport pytest\n\n"
         "def pytest_soak_report_entry(soak, entry):\n"
         "    entry['team'] = 'mm'\n"
         "    if entry['iteration'] == 2:\n"
@@ -576,6 +581,37 @@ def test_a_failing_report_entry_hook_fails_the_run_and_the_soak_goes_on(
     assert [(e["iteration"], e.get("team")) for e in entries] == [(1, "mm"), (2, None), (3, "mm")]
     log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8")
     assert "| iter_watch | WARNING | iter=2 pytest_soak_report_entry " in log
+
+
+def test_a_report_entry_hook_may_escalate_the_verdict(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        """
+        def pytest_soak_report_entry(soak, entry):
+            if entry["iteration"] == 1:
+                entry["kpi_verdict"], entry["kpi_reasons"] = "FAIL", ["ESCALATED"]
+        """
+    )
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "--soak-gate=any")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["| iter_watch | SUMMARY | iter=1 * kpi=FAIL |", "| kpi_gate | verdict=FAIL | reasons=*"]
+    )
+    first = read_json(soak.path / OUT / "TUNING_REPORT.json")[0]
+    assert (first["kpi_verdict"], first["kpi_reasons"]) == ("FAIL", ["ESCALATED"])
+
+
+def test_an_observer_that_changes_the_summary_does_not_change_the_verdict(
+    soak: pytest.Pytester,
+) -> None:
+    soak.makeconftest(
+        """
+        def pytest_soak_iteration_done(iteration, summary, tuning):
+            summary["kpi_verdict"] = "FAIL"
+        """
+    )
+    result = soak.runpytest("--soak-iterations=1", *MOCK)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*SoakKpiWarning: KPI verdict WARN: EDGE:slippage"])
 
 
 def test_an_observer_that_raises_breaks_its_iteration(soak: pytest.Pytester) -> None:
@@ -650,3 +686,4 @@ def test_a_check_alone_on_a_damaged_record_says_so_in_one_line(soak: pytest.Pyte
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ITER_SUMMARY_2.json: invalid JSON at line 1 column 2: *"])
     assert "pytest_soakwatch" not in result.stdout.str()  # none of our frames
+    assert "During handling" not in result.stdout.str()  # no exception chain
