@@ -9,8 +9,8 @@ times public hooks around each item:
 
 - the whole item: ``pytest_runtest_protocol``;
 - the mock writing its four artifacts: ``pytest_soak_run_iteration``;
-- reading them back, the summary, the advice and ITER_SUMMARY_N.json: from the
-  end of the run hook to ``pytest_soak_iteration_done``;
+- reading them back, the summary, the advice, ITER_SUMMARY_N.json and the item's
+  properties: from the end of the run hook to the end of ``pytest_runtest_setup``;
 - the test reports: ``pytest_runtest_logreport`` (the terminal's, and the
   plugin's TUNING_REPORT.json line and markers);
 - the rest: pytest's own work for the item, and the item's bookkeeping.
@@ -36,7 +36,7 @@ import pytest
 
 STAGES = {
     "mock": "the mock writing its four artifacts",
-    "watcher": "summary, advice, ITER_SUMMARY_N.json",
+    "watcher": "summary, advice, ITER_SUMMARY_N.json, properties",
     "reports": "test reports (terminal, TUNING_REPORT line, markers)",
     "rest": "the rest: pytest's work and the item's",
 }
@@ -82,9 +82,14 @@ class HookTimer:
             self._run_ended = time.perf_counter()
             self.spent["mock"] += self._run_ended - start
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_soak_iteration_done(self) -> None:
-        self.spent["watcher"] += time.perf_counter() - self._run_ended
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        try:
+            return (yield)
+        finally:  # an observer (pytest_soak_iteration_done) would add copies of its own
+            if self._run_ended:
+                self.spent["watcher"] += time.perf_counter() - self._run_ended
+                self._run_ended = 0.0
 
     def per_item(self) -> dict[str, float]:
         """Microseconds per item for each stage, ``rest`` being what no stage covers."""
