@@ -17,7 +17,6 @@ from .distributed import ROOT
 from .errors import SoakwatchError
 from .files import dumps, remove_list_entry, upsert_list_entry
 from .gate import GateResult, Outcome, judge
-from .kpi import VERDICTS
 from .markers import error_marker, gate_marker, iteration_markers, showable, warning_marker
 from .properties import entry_from_properties, soak_properties
 from .runner import LOG_NAME, SoakSpec, soak_outcomes
@@ -40,32 +39,24 @@ def _row(soak: str, index: int, entry: Mapping[str, Any] | None) -> str:
     )
 
 
-def _unrecordable(entry: dict[str, Any], index: int) -> str | None:
-    """What keeps an adjusted entry out of TUNING_REPORT.json, if anything: it must still be
-    an entry of iteration ``index`` that the record, the table and the gate can read."""
-    if type(entry.get("iteration")) is not int or entry["iteration"] != index:
-        return "pytest_soak_report_entry changed the entry's 'iteration'"
-    if entry.get("kpi_verdict") not in VERDICTS:
-        return f"pytest_soak_report_entry set 'kpi_verdict' to {entry.get('kpi_verdict')!r}"
-    net, deltas = entry.get("net_bps"), entry.get("suggested_deltas")
-    lists = [entry.get(key) for key in ("kpi_reasons", "neg_edge_drivers")]
-    if (
-        not all(
-            isinstance(value, list) and all(isinstance(v, str) for v in value) for value in lists
-        )
-        or not (net is None or _is_number(net))
-        or not (isinstance(deltas, dict) and all(_is_number(v) for v in deltas.values()))
-    ):
-        return "pytest_soak_report_entry changed the type of a field the soak reads"
+#: What the record is keyed and judged on: the iteration's, whatever a project adds.
+_OWN_FIELDS = ("iteration", "kpi_verdict", "kpi_reasons")
+
+
+def _unrecordable(adjusted: dict[str, Any], entry: dict[str, Any]) -> str | None:
+    """What keeps an adjusted entry out of TUNING_REPORT.json, if anything."""
+    changed = [
+        key
+        for key in _OWN_FIELDS  # by type too: True == 1, and would be written as true
+        if type(adjusted.get(key)) is not type(entry[key]) or adjusted[key] != entry[key]
+    ]
+    if changed:
+        return f"pytest_soak_report_entry changed {', '.join(map(repr, changed))}"
     try:
-        dumps(entry, indent=None).encode("utf-8")
+        dumps(adjusted, indent=None).encode("utf-8")
     except (TypeError, ValueError) as exc:  # UnicodeEncodeError (a lone surrogate) is one
         return f"pytest_soak_report_entry left a value JSON cannot hold: {exc}"
     return None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -147,10 +138,11 @@ class SoakReporter:
             self._emit(spec, [error_marker(index, message, spec.label)])
             self._keep_report(spec, lambda: remove_list_entry(report_path, "iteration", index))
             return
-        entry, problem = self._adjusted(spec, entry_from_properties(found))
+        entry = entry_from_properties(found)
+        recorded, problem = self._adjusted(spec, entry)  # shown and judged: the iteration's own
         self.rows[spec.name][index] = _row(spec.name, index, entry)  # text: nothing for the GC
         self.outcomes[spec.name][index] = Outcome(entry["kpi_verdict"], tuple(entry["kpi_reasons"]))
-        self._keep_report(spec, lambda: upsert_list_entry(report_path, entry, key="iteration"))
+        self._keep_report(spec, lambda: upsert_list_entry(report_path, recorded, key="iteration"))
         lines = iteration_markers(entry, spec.label)
         if problem is not None:
             self.hook_errors.append(f"{spec.name} iteration {index}: {problem}")
@@ -158,11 +150,12 @@ class SoakReporter:
         self._emit(spec, lines)
 
     def _adjusted(self, spec: SoakSpec, entry: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-        """The entry as the project's ``pytest_soak_report_entry`` adjusts it, and no problem.
+        """The entry to record, as the project's ``pytest_soak_report_entry`` adjusts it.
 
-        The adjusted entry is recorded, shown and judged. A hook that raises, or leaves
-        an entry that could not be, gives the entry as it was and the problem, which
-        fails the run; the soak goes on.
+        The hook changes what TUNING_REPORT.json records, not the verdict (the gate
+        item judges the iteration's own, on whichever process ran it). A hook that
+        raises, or changes what the record is keyed and judged on, gives the entry
+        as it was and the problem, which fails the run; the soak goes on.
         """
         hook = self.config.hook.pytest_soak_report_entry
         if not hook.get_hookimpls():
@@ -174,7 +167,7 @@ class SoakReporter:
             raise
         except BaseException as exc:  # pytest.fail and pytest.skip too: not an item's phase here
             return entry, f"pytest_soak_report_entry raised {_one_line(exc)}"
-        problem = _unrecordable(adjusted, entry["iteration"])
+        problem = _unrecordable(adjusted, entry)
         return (entry, problem) if problem else (adjusted, None)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
