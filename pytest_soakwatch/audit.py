@@ -13,17 +13,23 @@ strict parser's on every input (see :mod:`pytest_soakwatch.audit_engines`).
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audit_engines import count_canonical_block, match_canonical_line
 from .errors import SoakwatchError
 from .strictjson import BOM, JSONProblem, parse_strict
 
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
 BLOCK_SIZE = 1024 * 1024
-#: Files at least this large are read by two processes (where there are two cores).
+#: Files at least this large are read by two processes (where there are two cores and the
+#: second process can be forked).
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 ALLOWED = "allowed"
 UNKNOWN = "unknown"
@@ -168,19 +174,44 @@ def _split(path: str, size: int) -> int:
         return stream.tell()
 
 
+def _fork_context() -> BaseContext | None:
+    """The fork context, where a forked helper is safe; else ``None`` (read in one process).
+
+    A spawned or forkserver helper imports the caller's main module again: a
+    library script without an ``if __name__ == "__main__"`` guard would run
+    twice. A forked one copies the process, which is safe with one thread and
+    off macOS (its system libraries are not fork-safe).
+    """
+    if sys.platform == "darwin" or threading.active_count() > 1:
+        return None
+    import multiprocessing  # only for large files
+
+    try:
+        return multiprocessing.get_context("fork")
+    except ValueError:  # Windows
+        return None
+
+
 def _parts(path: str, fast: bool, processes: int | None) -> list[_Part]:
     size = os.stat(path).st_size
-    if size >= PARALLEL_MIN_BYTES and processes is None:
-        processes = min(2, os.cpu_count() or 1)  # asked for a large file only: it reads /sys
-    if size < PARALLEL_MIN_BYTES or (processes or 1) < 2:
+    if size < PARALLEL_MIN_BYTES:
         return [_scan(path, 0, size, fast)]
-    from concurrent.futures import ProcessPoolExecutor  # only for large files
+    context = _fork_context()
+    if processes is None:
+        processes = min(2, os.cpu_count() or 1) if context else 1  # cpu_count reads /sys
+    if processes < 2:
+        return [_scan(path, 0, size, fast)]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     middle = _split(path, size)
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         second = pool.submit(_scan, path, middle, size, fast)
         first = _scan(path, 0, middle, fast)
-        return [first, second.result()]
+        try:
+            return [first, second.result()]
+        except BrokenProcessPool:  # the helper died (killed, out of memory): its half here
+            return [first, _scan(path, middle, size, fast)]
 
 
 def count_reasons(path: Path | str, fast: bool = True, processes: int | None = None) -> AuditCounts:
@@ -188,7 +219,11 @@ def count_reasons(path: Path | str, fast: bool = True, processes: int | None = N
 
     ``fast=False`` sends every line through the strict parser (the reference
     the fast path is tested against). ``processes``: by default two for a large
-    file on a machine with two cores or more.
+    file on a machine with two cores or more, where the second can be forked
+    (POSIX systems but macOS, from a process with one thread), else one.
+    ``processes=2`` asks for two anywhere; where the helper is not forked, the
+    caller's main module needs an ``if __name__ == "__main__"`` guard, as for
+    any use of :mod:`multiprocessing`.
     """
     try:
         parts = _parts(os.fspath(path), fast, processes)

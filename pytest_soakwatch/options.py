@@ -112,9 +112,22 @@ def raw_value(config: pytest.Config, setting: Setting) -> tuple[Any, str, Path] 
         return value, setting.env, config.invocation_params.dir
     ini = config.getini(setting.ini)
     if ini not in (None, "", []):
+        ini_text(setting.ini, ini, setting.many)
         base = config.inipath.parent if config.inipath else config.rootpath
         return ini, f"ini {setting.ini}", base
     return None
+
+
+def ini_text(key: str, value: Any, lines: bool) -> None:
+    """Refuse what a TOML file can hold but our ini keys do not: they take text, one value
+    or (``lines``) a list of lines."""
+    if lines:
+        ok = isinstance(value, list) and all(isinstance(line, str) for line in value)
+        expected = "lines of text"
+    else:
+        ok, expected = isinstance(value, str), "one value as text"
+    if not ok:
+        raise pytest.UsageError(f"ini {key}: expected {expected}, got {value!r}")
 
 
 def is_requested(config: pytest.Config) -> bool:

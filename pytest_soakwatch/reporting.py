@@ -7,15 +7,15 @@ run and on the pytest-xdist controller, where items run elsewhere.
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Callable, Generator, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 import pytest
 
 from .distributed import ROOT
 from .errors import SoakwatchError
-from .files import dumps, remove_list_entry, upsert_list_entry
+from .files import dumps, remove_list_entry, replace_file, upsert_list_entry
 from .gate import GateResult, Outcome, judge
 from .markers import error_marker, gate_marker, iteration_markers, showable, warning_marker
 from .properties import entry_from_properties, soak_properties
@@ -59,6 +59,15 @@ def _unrecordable(adjusted: dict[str, Any], entry: dict[str, Any]) -> str | None
     return None
 
 
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path.2``, ``path.3``...: the first that does not exist."""
+    found, number = path, 1
+    while found.exists():
+        number += 1
+        found = path.with_name(f"{path.name}.{number}")
+    return found
+
+
 def _one_line(exc: BaseException) -> str:
     """``Type: first line of the message``."""
     lines = str(exc).strip().splitlines()
@@ -81,18 +90,32 @@ class SoakReporter:
         self.damaged: set[str] = set()  # soaks whose TUNING_REPORT.json could not be read
         self.final: dict[str, GateResult | None] | None = None
         self.logs: dict[str, TextIO] = {}
-        self.hook_errors: list[str] = []  # a pytest_soak_report_entry that failed: the run fails
+        # a pytest_soak_report_entry that failed, a file that could not be written: the run fails
+        self.problems: list[str] = []
 
     def _log(self, spec: SoakSpec, lines: list[str]) -> None:
         """Append to the soak's log, kept open for the session and flushed at each write."""
-        log = self.logs.get(spec.name)
-        if log is None:
-            spec.out.mkdir(parents=True, exist_ok=True)
-            log = self.logs[spec.name] = (spec.out / LOG_NAME).open(
-                "a", encoding="utf-8", newline="\n"
-            )
-        log.write("\n".join(lines) + "\n")
-        log.flush()
+        try:
+            log = self.logs.get(spec.name)
+            if log is None:
+                spec.out.mkdir(parents=True, exist_ok=True)
+                log = self.logs[spec.name] = (spec.out / LOG_NAME).open(
+                    "a", encoding="utf-8", newline="\n"
+                )
+            log.write("\n".join(lines) + "\n")
+            log.flush()
+        except OSError as exc:
+            self._unwritable(f"{spec.out / LOG_NAME}: cannot write ({exc.strerror or exc})")
+
+    def _unwritable(self, problem: str) -> None:
+        """A file that could not be written: said once, on the terminal; the run fails."""
+        if problem in self.problems:
+            return
+        self.problems.append(problem)
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.ensure_newline()
+            terminal.write_line(f"soakwatch: {problem}", red=True)
 
     def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
         """Show the lines live, in one write, and log them.
@@ -145,7 +168,7 @@ class SoakReporter:
         self._keep_report(spec, lambda: upsert_list_entry(report_path, recorded, key="iteration"))
         lines = iteration_markers(entry, spec.label)
         if problem is not None:
-            self.hook_errors.append(f"{spec.name} iteration {index}: {problem}")
+            self.problems.append(f"{spec.name} iteration {index}: {problem}")
             lines.append(warning_marker(index, f"{problem}; recorded as it was", spec.label))
         self._emit(spec, lines)
 
@@ -193,7 +216,10 @@ class SoakReporter:
             if log is not None:
                 log.close()
             for path in (spec.out / TUNING_REPORT, spec.out / LOG_NAME):
-                path.unlink(missing_ok=True)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    self._unwritable(f"{path}: cannot remove ({exc.strerror or exc})")
 
     def _soak_of(self, nodeid: str) -> SoakSpec | None:
         """The soak a soak item's node id names (``soakwatch::NAME::...``), else ``None``."""
@@ -201,15 +227,21 @@ class SoakReporter:
         return self.specs.get(parts[1]) if len(parts) == 3 and parts[0] == ROOT else None
 
     def _keep_report(self, spec: SoakSpec, update: Callable[[], None]) -> None:
-        """Update TUNING_REPORT.json; one that was damaged by hand is set aside and restarted."""
+        """Update TUNING_REPORT.json; one that was damaged by hand is set aside and restarted.
+        One that cannot be written (a full disk) is a problem of the run, not a crash."""
+        path = spec.out / TUNING_REPORT
         try:
-            update()
+            try:
+                update()
+            except SoakwatchError as exc:
+                aside = _free_name(path.with_name(TUNING_REPORT + ".damaged"))
+                replace_file(path, aside)
+                self._emit(spec, [f"| iter_watch | WARNING | {exc}; moved to {aside.name} |"])
+                update()
+        except OSError as exc:
+            self._unwritable(f"{path}: cannot write ({exc.strerror or exc})")
         except SoakwatchError as exc:
-            path = spec.out / TUNING_REPORT
-            aside = path.with_name(TUNING_REPORT + ".damaged")
-            os.replace(path, aside)
-            self._emit(spec, [f"| iter_watch | WARNING | {exc}; moved to {aside.name} |"])
-            update()
+            self._unwritable(str(exc))
 
     def _crashed(self, spec: SoakSpec, report: pytest.TestReport) -> None:
         if "::iteration[" not in report.nodeid:
@@ -285,7 +317,7 @@ class SoakReporter:
         problems = []
         if failing and session.exitstatus == pytest.ExitCode.OK:  # else a failure says it
             problems.append("soakwatch: KPI gate failed: " + "; ".join(failing))
-        problems += [f"soakwatch: {problem}" for problem in self.hook_errors]
+        problems += [f"soakwatch: {problem}" for problem in self.problems]
         if problems:
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -111,11 +111,26 @@ class SoakRunner:
         """What the gate judges: the soak as recorded, with this session's iterations on top."""
         return soak_outcomes(self.spec, self.outcomes)
 
-    def mirror(self, index: int) -> None:
-        """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place)."""
+    def mirror(self, index: int, summary: Mapping[str, Any] | None = None) -> None:
+        """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place), with
+        the verdict computed from its ``summary`` where the iteration wrote none."""
         source = self.spec.out / "iterations" / str(index)
-        mirror_latest(source, self.spec.out / "artifacts", index not in self.verdict_missing)
+        if index in self.verdict_missing:
+            mirror_latest(source, self.spec.out / "artifacts", with_verdict=False)
+        else:
+            summary = summary if summary is not None else self._recorded_summary(index)
+            mirror_latest(source, self.spec.out / "artifacts", summary=summary)
         self.mirrored = index
+
+    def _recorded_summary(self, index: int) -> Mapping[str, Any] | None:
+        """Iteration ``index``'s summary, from memory or its ITER_SUMMARY (``None`` if unsure)."""
+        if index in self.records:
+            return self.records[index]["summary"]  # type: ignore[no-any-return]
+        try:
+            summary = read_json_object(self.spec.out / iter_summary_name(index)).get("summary")
+        except SoakwatchError:
+            return None
+        return summary if isinstance(summary, dict) else None
 
     def finish(self) -> None:
         """At the end of a session: mirror the soak's last iteration on disk, if not done yet."""
@@ -157,11 +172,6 @@ class SoakRunner:
         self.outcomes[index] = Outcome(None)
         self.verdict_missing.discard(index)  # a rerun (pytest-rerunfailures) starts afresh
         artifacts_dir = self.spec.out / "iterations" / str(index)
-        try:
-            artifacts_dir.mkdir(parents=True)
-        except FileExistsError:  # a re-run of this iteration starts from an empty directory
-            shutil.rmtree(artifacts_dir)
-            artifacts_dir.mkdir()
         iteration = SoakIteration(
             soak=self.spec.name,
             index=index,
@@ -174,6 +184,7 @@ class SoakRunner:
             seed=self.spec.seed,
         )
         try:
+            _fresh_directory(artifacts_dir)
             try:
                 handled = self.hook.pytest_soak_run_iteration(iteration=iteration)
             except Exception as exc:
@@ -206,7 +217,7 @@ class SoakRunner:
                 self.mirror(index)
             raise
         if index == self.spec.iterations:
-            self.mirror(index)
+            self.mirror(index, record["summary"])
         self.records[index] = record
         self.iterations[index] = iteration
         self.outcomes[index] = outcome
@@ -232,6 +243,36 @@ class SoakRunner:
         for kept in (self.records, self.iterations, self.started_with):
             for old in [k for k in kept if k + 1 < index and k + 1 in self.outcomes]:
                 del kept[old]
+
+
+def _fresh_directory(path: Path) -> None:
+    """An empty directory for the iteration's artifacts (a re-run's replaces the last one's)."""
+    try:
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            shutil.rmtree(path)
+            path.mkdir()
+    except OSError as exc:  # e.g. a file by that name
+        raise SoakwatchError(
+            f"{path}: cannot make the iteration's directory ({exc.strerror or exc})"
+        ) from None
+
+
+def check_output(out: Path) -> None:
+    """Refuse, before anything runs, an output directory holding something in the way of the
+    soak's own files (a directory named TUNING_REPORT.json, a file named iterations)."""
+    if out.exists() and not out.is_dir():
+        raise pytest.UsageError(f"soakwatch: {out} exists and is not a directory")
+    kinds = {TUNING_REPORT: "a file", LOG_NAME: "a file", "artifacts": "a directory"}
+    kinds["iterations"] = "a directory"
+    for name, kind in kinds.items():
+        path = out / name
+        if path.exists() and (path.is_file() if kind == "a file" else path.is_dir()) is False:
+            raise pytest.UsageError(
+                f"soakwatch: {path} is in the way: the soak keeps {kind} there "
+                "(remove it, or choose another --soak-out)"
+            )
 
 
 def _write_summary(path: Path, record: dict[str, Any]) -> None:
@@ -276,13 +317,19 @@ def recorded_outcomes(spec: SoakSpec) -> dict[int, Outcome]:
     return outcomes
 
 
-def mirror_latest(source: Path, target: Path, with_verdict: bool = True) -> None:
+def mirror_latest(
+    source: Path,
+    target: Path,
+    with_verdict: bool = True,
+    summary: Mapping[str, Any] | None = None,
+) -> None:
     """Make ``target`` show the iteration's artifacts, hard-linked so large files are not doubled.
 
-    The seed's CI reads ``<out>/artifacts/KPI_GATE.json``; a file the iteration
-    did not write is removed so a stale verdict never lingers, and so is the
-    verdict of an iteration that broke. Where hard links are not supported,
-    files are copied.
+    The seed's CI reads ``<out>/artifacts/KPI_GATE.json``: an iteration that
+    wrote none gets the verdict computed from the thresholds (when its
+    ``summary`` says so), a file the iteration did not write is removed so a
+    stale one never lingers, and so is the verdict of an iteration that broke.
+    Where hard links are not supported, files are copied.
     """
     target.mkdir(parents=True, exist_ok=True)
     for name in ARTIFACTS:
@@ -297,3 +344,10 @@ def mirror_latest(source: Path, target: Path, with_verdict: bool = True) -> None
         except OSError:
             shutil.copyfile(origin, staged)
         replace_file(staged, link)
+    if with_verdict and summary is not None and summary.get("kpi_source") == "computed":
+        gate = {
+            "verdict": summary.get("kpi_verdict"),
+            "reasons": summary.get("kpi_reasons"),
+            "source": "computed by pytest-soakwatch from the KPI thresholds",
+        }
+        write_atomic(target / KPI_GATE, dumps(gate) + "\n")

@@ -6,6 +6,7 @@ variable or ini key) and what is allowed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from difflib import get_close_matches
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from .kpi import DEFAULT_THRESHOLDS, Threshold
-from .options import DEFAULT_OUT, GATES, SETTINGS, raw_value
+from .options import DEFAULT_OUT, GATES, SETTINGS, ini_text, raw_value
 from .tuning import DEFAULT_BOUNDS, DEFAULT_RULES, TuningRules
 
 
@@ -46,14 +47,20 @@ class Settings:
     thresholds: Mapping[str, Threshold]
 
 
-def _int(value: Any, source: str, minimum: int | None = None) -> int:
+#: Items are made up front (pytest collects before it runs): a million iterations would take
+#: gigabytes before the first one ran. A hundred thousand 30-second iterations last 35 days.
+MAX_ITERATIONS = 100_000
+
+
+def _int(value: Any, source: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A whole number in plain ASCII digits (``int`` also takes "1_000" and other scripts)."""
     text = str(value).strip()
-    try:
-        number = int(text)
-    except ValueError:
-        number = None
-    if number is None or (minimum is not None and number < minimum):
+    digits = text[1:] if text[:1] in ("-", "+") else text
+    number = int(text) if digits.isascii() and digits.isdigit() and len(digits) < 100 else None
+    too_small = minimum is not None and number is not None and number < minimum
+    if number is None or too_small or (maximum is not None and number > maximum):
         allowed = "a whole number" + (f" >= {minimum}" if minimum is not None else "")
+        allowed += f" and <= {maximum:,}" if maximum is not None else ""
         raise pytest.UsageError(f"{source}: expected {allowed}, got {text!r}")
     return number
 
@@ -102,12 +109,16 @@ def _number(text: str, source: str) -> float:
 def _table(config: pytest.Config, key: str, width: int) -> dict[str, list[str]]:
     """Parse ``name = v1 [v2]`` lines of an ini table."""
     rows: dict[str, list[str]] = {}
-    for line in config.getini(key):
+    table = config.getini(key)
+    ini_text(key, table, lines=True)
+    for line in table:
         name, sep, rest = line.partition("=")
         values = rest.split()
         if not sep or not name.strip() or len(values) != width:
             shape = "name = value" if width == 1 else "name = " + " ".join(["value"] * width)
             raise pytest.UsageError(f"ini {key}: expected '{shape}', got {line!r}")
+        if name.strip() in rows:
+            raise pytest.UsageError(f"ini {key}: {name.strip()!r} is given twice")
         rows[name.strip()] = values
     return rows
 
@@ -202,35 +213,45 @@ def _soaks(
     return tuple(declared.values())
 
 
+def _path(value: Any, source: str, base: Path) -> Path:
+    text = str(value).strip()
+    if not text:
+        raise pytest.UsageError(f"{source}: expected a path, got an empty value")
+    return base / text
+
+
+def _directory(value: Any, source: str, base: Path) -> Path:
+    """A directory to write in: it, or the nearest part of it that exists, is a directory."""
+    found = _path(value, source, base)
+    try:
+        existing = next((p for p in (found, *found.parents) if p.exists()), None)
+    except OSError as exc:  # e.g. a parent we may not look into
+        raise pytest.UsageError(f"{source}: cannot check {found} ({exc.strerror or exc})") from None
+    if existing is None:  # Windows: a drive or network share that is not there
+        raise pytest.UsageError(f"{source}: no part of {found} exists")
+    if not existing.is_dir():
+        raise pytest.UsageError(f"{source}: {existing} exists and is not a directory")
+    if not os.access(existing, os.W_OK):  # e.g. a read-only file system
+        raise pytest.UsageError(f"{source}: cannot write in {existing}")
+    return found
+
+
 def resolve(config: pytest.Config) -> Settings:
     """Resolve every setting once; raise ``pytest.UsageError`` for a bad value."""
     from .simulator import DEFAULT_SCENARIO, SCENARIOS
 
     scenarios = tuple(sorted(SCENARIOS))
 
-    def path(value: Any, source: str, base: Path) -> Path:
-        text = str(value).strip()
-        if not text:
-            raise pytest.UsageError(f"{source}: expected a path, got an empty value")
-        return base / text
-
-    def directory(value: Any, source: str, base: Path) -> Path:
-        found = path(value, source, base)
-        existing = next(p for p in (found, *found.parents) if p.exists())
-        if not existing.is_dir():
-            raise pytest.UsageError(f"{source}: {existing} exists and is not a directory")
-        return found
-
     return Settings(
-        iterations=_get(config, "iterations", lambda v, s, _: _int(v, s, minimum=1), None),
+        iterations=_get(config, "iterations", lambda v, s, _: _int(v, s, 1, MAX_ITERATIONS), None),
         mock=_get(config, "mock", lambda v, s, _: _bool(v, s), False),
         mock_scenario=_get(
             config, "mock_scenario", lambda v, s, _: _choice(v, s, scenarios), DEFAULT_SCENARIO
         ),
         seed=_get(config, "seed", lambda v, s, _: _int(v, s), 0),
         auto_tune=_get(config, "auto_tune", lambda v, s, _: _bool(v, s), False),
-        out=_get(config, "out", directory, config.rootpath / DEFAULT_OUT),
-        overrides=_get(config, "overrides", path, None),
+        out=_get(config, "out", _directory, config.rootpath / DEFAULT_OUT),
+        overrides=_get(config, "overrides", _path, None),
         gate=_get(config, "gate", lambda v, s, _: _choice(v, s, GATES), "final"),
         soaks=_get(config, "name", lambda v, s, _: _soaks(v, s, scenarios), ()),
         rules=_rules(config),

@@ -14,7 +14,7 @@ from .items import ROOT, IterationItem, SoakItem, make_soak, selected
 from .iteration import SoakIteration
 from .overrides import load_overrides
 from .reporting import SoakReporter
-from .runner import SoakRunner, SoakSpec
+from .runner import SoakRunner, SoakSpec, check_output
 from .settings import Settings
 
 DEFAULT_SOAK = "default"
@@ -132,10 +132,7 @@ class SoakPlugin:
             for spec in soak_specs(settings)
         }
         for runner in self.runners.values():
-            if runner.spec.out.exists() and not runner.spec.out.is_dir():
-                raise pytest.UsageError(
-                    f"soakwatch: {runner.spec.out} exists and is not a directory"
-                )
+            check_output(runner.spec.out)
         if config.getoption("dist", "no") == "each":
             raise pytest.UsageError(
                 "soakwatch: --dist each would run every soak on every worker, into the same "

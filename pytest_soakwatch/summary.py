@@ -63,11 +63,15 @@ def _object(value: Any, where: str) -> dict[str, Any]:
 
 
 def _edge_totals(report: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
-    """The metrics block: ``total`` (older writers) wins over ``totals`` (current ones)."""
+    """The metrics block: ``total`` (older writers) wins over ``totals`` (current ones).
+
+    Any metric may be missing, but not the block: a report without it (metrics
+    at the top level, say) would otherwise pass the computed gate unmeasured.
+    """
     for key in ("total", "totals"):
         if key in report:
             return key, _object(report[key], f"{path}: {key!r}")
-    return "totals", {}
+    raise SoakwatchError(f"{path}: no 'totals' object (or 'total'): the metrics go there")
 
 
 def derive_drivers(metrics: Mapping[str, float | None]) -> list[str]:

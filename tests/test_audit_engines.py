@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +130,97 @@ def test_many_blocks_and_two_processes_agree_with_the_strict_parser(
         assert expected[1] == 3000
     else:
         assert expected == ("error", f"{path}: line {bad_at}: duplicate key 'kind'")
+
+
+#: A library script as a user writes one: no ``if __name__ == "__main__"`` guard, and the
+#: start method of Windows and macOS, whose helpers import the main module again.
+UNGUARDED_SCRIPT = """
+import multiprocessing, sys
+multiprocessing.set_start_method("spawn")
+from pytest_soakwatch import audit
+audit.PARALLEL_MIN_BYTES = 0
+print("the script ran", flush=True)
+print(audit.count_reasons(sys.argv[1]).counts, flush=True)
+helper = audit._fork_context()
+print(helper and helper.get_start_method())
+"""
+
+
+def run_script(tmp_path: Path, code: str) -> list[str]:
+    """Run ``code`` as a script on an audit.jsonl of a few lines (in a process of one thread:
+    pytest's may have more); its output lines."""
+    path = tmp_path / "audit.jsonl"
+    path.write_text(f"{CANONICAL_ALLOWED}\n{CANONICAL_BLOCKED}\n" * 50)
+    script = tmp_path / "script.py"
+    script.write_text(code)
+    command = [sys.executable, str(script), str(path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    return done.stdout.splitlines()
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path: Path) -> None:
+    helper = None if sys.platform in ("win32", "darwin") else "fork"
+    assert run_script(tmp_path, UNGUARDED_SCRIPT) == [
+        "the script ran",
+        "{'allowed': 50, 'min_interval': 50}",
+        str(helper),
+    ]
+
+
+def test_no_helper_on_macos_or_beside_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(audit.sys, "platform", "darwin")
+        assert audit._fork_context() is None
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert audit._fork_context() is None
+    finally:
+        stop.set()
+        other.join()
+
+
+def test_without_a_safe_helper_one_process_reads_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import concurrent.futures
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a helper process was started")
+
+    monkeypatch.setattr(audit, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(audit, "_fork_context", lambda: None)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    path = tmp_path / "audit.jsonl"
+    mixed_file(path, 300, None)
+    assert outcome(path, True, processes=None) == outcome(path, False)
+
+
+DYING_HELPER_SCRIPT = """
+import os, sys
+from pytest_soakwatch import audit
+audit.PARALLEL_MIN_BYTES = 0
+audit.BLOCK_SIZE = 64
+parent, scan = os.getpid(), audit._scan
+
+def dying_scan(*args):
+    if os.getpid() != parent:
+        os._exit(1)  # as if killed, or out of memory
+    return scan(*args)
+
+audit._scan = dying_scan
+print(audit.count_reasons(sys.argv[1]))
+"""
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="needs a forked helper")
+def test_a_helper_that_dies_leaves_its_half_to_the_caller(tmp_path: Path) -> None:
+    assert run_script(tmp_path, DYING_HELPER_SCRIPT) == [
+        "AuditCounts(counts={'allowed': 50, 'min_interval': 50}, lines=100, "
+        "truncated_last_line=False)"
+    ]
 
 
 @pytest.mark.parametrize(

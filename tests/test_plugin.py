@@ -249,6 +249,28 @@ def test_broken_iteration_errors_in_one_line_and_the_soak_goes_on(
     assert len(markers(result, "ERROR")) == 1
 
 
+@pytest.mark.parametrize(
+    "selection", [[], ["soakwatch::default::iteration[1]"]], ids=["all", "one"]
+)
+def test_a_verdict_computed_from_the_thresholds_is_shown_in_artifacts(
+    soak: pytest.Pytester, selection: list[str]
+) -> None:
+    no_gate_file = "lambda d: (d / 'KPI_GATE.json').unlink()"
+    soak.makeconftest(runner_conftest(broken={1: no_gate_file, 2: no_gate_file}))
+    result = soak.runpytest("--soak-iterations=2", *selection)
+    assert result.ret == 0
+    out = soak.path / OUT
+    last = 2 if not selection else 1
+    summary = read_json(out / f"ITER_SUMMARY_{last}.json")["summary"]
+    assert summary["kpi_source"] == "computed"
+    assert read_json(out / "artifacts" / "KPI_GATE.json") == {
+        "reasons": summary["kpi_reasons"],
+        "source": "computed by pytest-soakwatch from the KPI thresholds",
+        "verdict": summary["kpi_verdict"],
+    }
+    assert not (out / "iterations" / str(last) / "KPI_GATE.json").exists()  # the runner's own
+
+
 def test_broken_final_iteration_never_passes_the_gate(soak: pytest.Pytester) -> None:
     soak.makeconftest(runner_conftest(broken={2: BREAKERS["missing"]}))
     result = soak.runpytest("--soak-iterations=2")
@@ -282,8 +304,10 @@ def test_runner_that_raises_errors_the_iteration(soak: pytest.Pytester) -> None:
             "RuntimeError: the bot did not start",
         ]
     )
-    # the user's frames only: nothing of pytest, pluggy or the plugin
-    assert not [line for line in result.outlines if "pluggy/" in line or "_pytest/" in line]
+    # the user's frames only: nothing of pytest, pluggy or the plugin (either separator)
+    frames = [line.replace("\\", "/") for line in result.outlines if "File " in line]
+    assert [line for line in frames if "pluggy/" in line or "_pytest/" in line] == []
+    assert [line for line in frames if "pytest_soakwatch/" in line] == []
     log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8")
     assert (
         "| iter_watch | ERROR | iter=1 the runner raised RuntimeError: the bot did not start |"
@@ -309,8 +333,15 @@ def test_kpi_warning_as_error_fails_the_iteration_in_one_line(soak: pytest.Pytes
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--soak-iterations=0"], "*--soak-iterations: expected a whole number >= 1, got '0'"),
+        (
+            ["--soak-iterations=0"],
+            "*--soak-iterations: expected a whole number >= 1 and <= 100,000, got '0'",
+        ),
         (["--soak-iterations=many"], "*--soak-iterations: expected a whole number >= 1*"),
+        (["--soak-iterations=100001"], "*--soak-iterations: expected * <= 100,000, got '100001'"),
+        (["--soak-iterations=9" * 30], "*--soak-iterations: expected a whole number >= 1*"),
+        (["--soak-iterations=1_000"], "*--soak-iterations: expected * got '1_000'"),
+        (["--soak-iterations=\uff11"], "*--soak-iterations: expected * got '\uff11'"),
         (["--soak-iterations=1", "--soak-gate=maybe"], "*--soak-gate: expected one of final, any*"),
         (
             ["--soak-iterations=1", "--soak-mock-scenario=storm"],
@@ -371,6 +402,10 @@ def test_bounds_add_a_parameter_of_the_projects_own(
             "ini soak_bounds: unknown parameter 'tail_age', close to 'tail_age_ms' (a parameter *",
         ),
         ("soak_kpi_thresholds = net_bps = 1", "*ini soak_kpi_thresholds: expected 'name = *"),
+        (
+            "soak_tuning =\n    spread_step = 0.03\n    spread_step = 0.04",
+            "ini soak_tuning: 'spread_step' is given twice",
+        ),
     ],
 )
 def test_bad_ini_table_is_a_usage_error(soak: pytest.Pytester, ini: str, message: str) -> None:
@@ -378,6 +413,28 @@ def test_bad_ini_table_is_a_usage_error(soak: pytest.Pytester, ini: str, message
     result = soak.runpytest("--soak-iterations=1", *MOCK)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            'soak_bounds = ["tail_age_ms = 500 900", 5]',
+            "ini soak_bounds: expected lines of text, *",
+        ),
+        ("soak_names = [1]", "ini soak_names: expected lines of text, got [[]1[]]"),
+        ('soak_out = ["x"]', "ini soak_out: expected one value as text, got [[]'x'[]]"),
+    ],
+)
+def test_a_toml_value_of_the_wrong_type_is_a_usage_error(
+    soak: pytest.Pytester, toml: str, message: str
+) -> None:
+    soak.makefile(".toml", pyproject=f"[tool.pytest.ini_options]\n{toml}\n")
+    # in a process of its own: pytest 9 also warns the user of the non-string value
+    result = soak.runpytest_subprocess("--soak-iterations=1", *MOCK)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert not (soak.path / "['x']").exists()
 
 
 def test_precedence_command_line_then_environment_then_ini(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import read_json
@@ -90,6 +91,30 @@ def test_output_directory_that_is_a_file(soak: pytest.Pytester) -> None:
     result = soak.runpytest("--soak-iterations=1", *MOCK, "--soak-out=outfile")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --soak-out: *outfile exists and is not a directory"])
+
+
+def _permission_denied(path: Path) -> bool:
+    raise PermissionError(13, "Permission denied")
+
+
+@pytest.mark.parametrize(
+    ("exists", "problem"),
+    [
+        (lambda path: False, "no part of {out} exists"),  # Windows: a drive that is not there
+        (_permission_denied, "cannot check {out} (Permission denied)"),
+    ],
+    ids=["nothing-exists", "permission-denied"],
+)
+def test_an_output_directory_that_cannot_be_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exists: Any, problem: str
+) -> None:
+    from pytest_soakwatch.settings import _directory
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "exists", exists)
+        with pytest.raises(pytest.UsageError) as raised:
+            _directory("out", "--soak-out", tmp_path)
+    assert str(raised.value) == "--soak-out: " + problem.format(out=tmp_path / "out")
 
 
 def test_a_fresh_soak_removes_only_its_own_files(soak: pytest.Pytester) -> None:
@@ -320,12 +345,97 @@ def test_output_paths_blocked_by_files(soak: pytest.Pytester, layout: str) -> No
     result.stderr.fnmatch_lines(["ERROR: *exists and is not a directory"])
 
 
-def test_a_report_that_is_a_directory_is_set_aside(soak: pytest.Pytester) -> None:
-    (soak.path / OUT / "TUNING_REPORT.json").mkdir(parents=True)
-    result = soak.runpytest("--soak-iterations=2", *MOCK, "soakwatch::default::iteration[2]")
-    assert result.ret == 0
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("TUNING_REPORT.json", "a file"),
+        ("soakwatch.log", "a file"),
+        ("iterations", "a directory"),
+        ("artifacts", "a directory"),
+    ],
+)
+@pytest.mark.parametrize(
+    "selection", [[], ["soakwatch::default::iteration[2]"]], ids=["all", "one"]
+)
+def test_something_in_the_way_of_the_soaks_files_is_a_usage_error(
+    soak: pytest.Pytester, name: str, kind: str, selection: list[str]
+) -> None:
+    in_the_way = soak.path / OUT / name
+    if kind == "a file":
+        (in_the_way / "x").mkdir(parents=True)
+    else:
+        in_the_way.parent.mkdir(parents=True)
+        in_the_way.write_text("")
+    result = soak.runpytest("--soak-iterations=2", *MOCK, *selection)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines == [
+        f"ERROR: soakwatch: {in_the_way} is in the way: the soak keeps {kind} there "
+        "(remove it, or choose another --soak-out)",
+        "",
+    ]
+
+
+def test_a_report_that_cannot_be_written_fails_the_run_and_the_soak_goes_on(
+    soak: pytest.Pytester,
+) -> None:
+    soak.makeconftest(
+        """
+        import importlib
+
+        # the module the plugin uses (pytester may have left an older one on the package)
+        reporting = importlib.import_module("pytest_soakwatch.reporting")
+        real = reporting.upsert_list_entry
+
+        def disk_full_at_2(path, entry, key):
+            if entry["iteration"] == 2:
+                raise OSError(28, "No space left on device")
+            real(path, entry, key)
+
+        def pytest_configure():
+            reporting.upsert_list_entry = disk_full_at_2
+
+        def pytest_unconfigure():
+            reporting.upsert_list_entry = real
+        """
+    )
+    result = soak.runpytest("--soak-iterations=3", *MOCK)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=4, warnings=4)  # WARN: each iteration's, and the gate's
+    report = soak.path / OUT / "TUNING_REPORT.json"
+    problem = f"{report}: cannot write (No space left on device)"
+    assert result.outlines.count(f"soakwatch: {problem}") == 2  # as it happens, and at the end
+    assert [e["iteration"] for e in read_json(report)] == [1, 3]
     no_internal_error(result)
-    assert [e["iteration"] for e in read_json(soak.path / OUT / "TUNING_REPORT.json")] == [2]
+
+
+def _permission_denied_access(path: object, mode: int) -> bool:
+    return False
+
+
+def test_an_output_directory_that_cannot_be_written_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_soakwatch import settings
+
+    monkeypatch.setattr(settings.os, "access", _permission_denied_access)
+    with pytest.raises(pytest.UsageError) as raised:
+        settings._directory("out", "--soak-out", tmp_path)
+    assert str(raised.value) == f"--soak-out: cannot write in {tmp_path}"
+
+
+def test_an_iteration_directory_that_cannot_be_made_breaks_that_iteration(
+    soak: pytest.Pytester,
+) -> None:
+    (soak.path / OUT / "iterations").mkdir(parents=True)
+    (soak.path / OUT / "iterations" / "2").write_text("")
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "soakwatch::default::iteration[2]")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["ERROR soakwatch::default::iteration[[]2[]] - Failed: *iterations?2: cannot make the *"]
+    )
+    assert len(result.outlines) < 40
+    no_internal_error(result)
 
 
 def test_one_test_picked_by_node_id_runs_without_the_soak(
