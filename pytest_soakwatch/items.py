@@ -86,6 +86,8 @@ class IterationItem(SoakItem):
     index: int
 
     def setup(self) -> None:
+        if self.config.getoption("setuponly", False):  # --setup-only, --setup-plan: no run
+            return
         soak = self.runner.spec.name
         # a re-run (pytest-rerunfailures) starts without what the failed attempt left
         self.user_properties[:] = [p for p in self.user_properties if p[0] not in OWN_NAMES]

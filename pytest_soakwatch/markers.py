@@ -9,6 +9,19 @@ from typing import Any
 
 _SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
 
+#: Control characters in a message, escaped: a line break would start a line of its own (a
+#: forged ``| kpi_gate |`` line for a grep), an escape sequence would recolor the terminal.
+_CONTROLS = {
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))},
+    **{ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"},
+    **{code: f"\\u{code:04x}" for code in (0x2028, 0x2029)},
+}
+
+
+def one_line(text: str) -> str:
+    """``text`` as part of one marker line: control characters and line separators escaped."""
+    return text.translate(_CONTROLS)
+
 
 def showable(text: str, encoding: str | None) -> str:
     """``text`` with what ``encoding`` cannot encode escaped (``→`` on a cp1252 Windows console).
@@ -52,7 +65,7 @@ def iteration_markers(entry: Mapping[str, Any], soak: str | None = None) -> list
     deltas = entry.get("suggested_deltas") or {}
     if deltas:
         lines.append(f"| iter_watch | SUGGEST | {_SORTED_JSON(deltas)} |")
-        lines.append(f"| iter_watch | RATIONALE | {entry.get('rationale', '')} |")
+        lines.append(f"| iter_watch | RATIONALE | {one_line(str(entry.get('rationale', '')))} |")
     else:
         lines.append("| iter_watch | SUGGEST | (none) |")
     return lines
@@ -60,15 +73,16 @@ def iteration_markers(entry: Mapping[str, Any], soak: str | None = None) -> list
 
 def error_marker(iteration: int, message: str, soak: str | None = None) -> str:
     """The line recorded when an iteration's artifacts could not be read."""
-    return f"| iter_watch | ERROR | {_soak_prefix(soak)}iter={iteration} {message} |"
+    return f"| iter_watch | ERROR | {_soak_prefix(soak)}iter={iteration} {one_line(message)} |"
 
 
 def warning_marker(iteration: int, message: str, soak: str | None = None) -> str:
     """The line recorded when an iteration is recorded, but not as the project's hook asked."""
-    return f"| iter_watch | WARNING | {_soak_prefix(soak)}iter={iteration} {message} |"
+    return f"| iter_watch | WARNING | {_soak_prefix(soak)}iter={iteration} {one_line(message)} |"
 
 
 def gate_marker(verdict: str | None, reasons: Sequence[str], soak: str | None = None) -> str:
     """The seed's final ``| kpi_gate | verdict=V | reasons=[...] |`` line."""
     shown = "NONE" if verdict is None else verdict
-    return f"| kpi_gate | {_soak_prefix(soak)}verdict={shown} | reasons=[{', '.join(reasons)}] |"
+    listed = one_line(", ".join(reasons))
+    return f"| kpi_gate | {_soak_prefix(soak)}verdict={shown} | reasons=[{listed}] |"

@@ -17,7 +17,14 @@ from .distributed import ROOT
 from .errors import SoakwatchError
 from .files import dumps, remove_list_entry, replace_file, upsert_list_entry
 from .gate import GateResult, Outcome, judge
-from .markers import error_marker, gate_marker, iteration_markers, showable, warning_marker
+from .markers import (
+    error_marker,
+    gate_marker,
+    iteration_markers,
+    one_line,
+    showable,
+    warning_marker,
+)
 from .properties import entry_from_properties, soak_properties
 from .runner import LOG_NAME, SoakSpec, soak_outcomes
 from .watcher import TUNING_REPORT
@@ -31,7 +38,7 @@ def _row(soak: str, index: int, entry: Mapping[str, Any] | None) -> str:
         return f"{soak:<12} {index:>4} {'-':>8} {'ERROR':<5} {'-':<7} (no summary)"
     net = "n/a" if entry["net_bps"] is None else f"{entry['net_bps']:.2f}"
     advice = ", ".join(f"{k} {v:+g}" for k, v in entry["suggested_deltas"].items())
-    drivers = ", ".join(entry["neg_edge_drivers"]) or "-"
+    drivers = one_line(", ".join(entry["neg_edge_drivers"])) or "-"
     applied = "yes" if entry["applied"] else "no"
     return (
         f"{soak:<12} {index:>4} {net:>8} {entry['kpi_verdict']:<5} {applied:<7} "
@@ -138,14 +145,20 @@ class SoakReporter:
         for log in self.logs.values():
             log.close()
 
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        """A fresh soak's iteration 1 starts: its runner removes the old ITER_SUMMARY files now,
+        so the old report and log go too (a run stopped during it leaves no stale record)."""
+        if nodeid.endswith("::iteration[1]"):
+            spec = self._soak_of(nodeid)
+            if spec is not None:
+                self._clean(spec)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record an iteration once its item is done (after the terminal showed its outcome)."""
         spec = self._soak_of(report.nodeid)
         if spec is None:
             return
         self.ran.add(spec.name)
-        if report.nodeid.endswith("::iteration[1]"):
-            self._clean(spec)
         if str(report.when) == "???":  # pytest-xdist: the worker died running this item
             self._crashed(spec, report)
             return
@@ -209,7 +222,7 @@ class SoakReporter:
                 self.fresh.add(name)
 
     def _clean(self, spec: SoakSpec) -> None:
-        """Remove an earlier run's report and log, once, before iteration 1's results."""
+        """Remove an earlier run's report and log, once, as iteration 1 starts."""
         if spec.name in self.fresh and spec.name not in self.cleaned:
             self.cleaned.add(spec.name)
             log = self.logs.pop(spec.name, None)

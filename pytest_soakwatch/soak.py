@@ -150,7 +150,8 @@ class SoakPlugin:
         )
         if settings.mock:
             config.pluginmanager.register(MockRunner(), "soakwatch-mock")
-        if not hasattr(config, "workerinput"):
+        # a worker's results go to the controller; --setup-only and --setup-plan record nothing
+        if not (hasattr(config, "workerinput") or config.getoption("setuponly", False)):
             specs = {name: runner.spec for name, runner in self.runners.items()}
             config.pluginmanager.register(
                 SoakReporter(config, specs, settings.gate), "soakwatch-reporter"

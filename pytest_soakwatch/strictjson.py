@@ -1,7 +1,9 @@
 """Strict JSON: the artifact files are data we act on, so anything JSON merely tolerates is refused.
 
 Refused: NaN/Infinity (also numbers that overflow to infinity), duplicate keys,
-nesting deeper than :data:`MAX_DEPTH`, invalid UTF-8. A UTF-8 BOM is accepted.
+nesting deeper than :data:`MAX_DEPTH`, invalid UTF-8, and a lone surrogate escape
+(``"\\ud800"``: half of a UTF-16 pair, no character; it could not be written back
+as UTF-8). A UTF-8 BOM is accepted.
 Every problem raises :class:`SoakwatchError` naming the source.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -101,6 +104,28 @@ def _first_problem(value: Any, limit: int) -> str | None:
     return None
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """Where a key or string holds a lone surrogate (a pair decodes to one character)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                half = f"lone surrogate \\u{ord(node[exc.start]):04x} is not text"
+                return f"{_path(where)}: {half}" if where else half
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                stack += [(key, where), (child, (*where, key))]
+        elif isinstance(node, list):
+            stack += [(child, (*where, index)) for index, child in enumerate(node)]
+    return None
+
+
 class JSONProblem(ValueError):
     """What is wrong with a document, without naming it (the caller knows its source).
 
@@ -122,8 +147,9 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise JSONProblem(f"not UTF-8 (byte {exc.start})") from None
+        except UnicodeDecodeError as exc:  # the end of a character cut off is a cut-short text
+            cut_short = exc.end == len(text) and exc.reason == "unexpected end of data"
+            raise JSONProblem(f"not UTF-8 (byte {exc.start})", cut_short) from None
     if bom and text.startswith(BOM):
         text = text[1:]
     before = _REFUSALS.made
@@ -141,6 +167,10 @@ def parse_strict(text: str | bytes, one_line: bool = False, bom: bool = True) ->
         raise JSONProblem(f"nesting deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer literal past Python's digit limit
         raise JSONProblem(str(exc)) from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        problem = _lone_surrogate(value)
+        if problem is not None:
+            raise JSONProblem(problem)
     # The walk is skipped when it cannot find anything: nothing was refused while this text
     # was parsed (the decoder's hooks run in this thread) and the text has too few brackets to
     # nest deeper than the limit.

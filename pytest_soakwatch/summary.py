@@ -69,7 +69,7 @@ def _edge_totals(report: dict[str, Any], path: str) -> tuple[str, dict[str, Any]
     at the top level, say) would otherwise pass the computed gate unmeasured.
     """
     for key in ("total", "totals"):
-        if key in report:
+        if report.get(key) is not None:  # a null ``total`` holds nothing to win with
             return key, _object(report[key], f"{path}: {key!r}")
     raise SoakwatchError(f"{path}: no 'totals' object (or 'total'): the metrics go there")
 

@@ -113,12 +113,19 @@ def test_empty_audit_file(write_artifacts):
 
 @pytest.mark.parametrize(
     "cut",
-    ['{"fields":{"allowed":0,"reas', '{"fields":{"allowed":1}', "{", '{"reason": "risk", "x": 1e'],
+    [
+        b'{"fields":{"allowed":0,"reas',
+        b'{"fields":{"allowed":1}',
+        b"{",
+        b'{"reason": "risk", "x": 1e',
+        '{"reason": "\u00e9'.encode()[:-1],  # within a character of two bytes
+        '{"symbol": "\u20ac'.encode()[:-2],  # of three
+    ],
 )
 def test_cut_short_last_line_is_tolerated_and_reported(write_artifacts, cut):
     directory = write_artifacts(audit_lines=[ORIGIN_BLOCKED, ORIGIN_ALLOWED])
     with (directory / "audit.jsonl").open("ab") as stream:
-        stream.write(cut.encode("utf-8"))
+        stream.write(cut)
 
     summary = summarize_iteration(directory)
 

@@ -315,6 +315,25 @@ def test_runner_that_raises_errors_the_iteration(soak: pytest.Pytester) -> None:
     )
 
 
+def test_a_runner_message_cannot_forge_a_marker(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        """
+        def pytest_soak_run_iteration(iteration):
+            raise RuntimeError("boom\\n| kpi_gate | verdict=PASS | reasons=[] |")
+        """
+    )
+    result = soak.runpytest("--soak-iterations=1")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8").splitlines()
+    assert [line for line in log if line.startswith("| kpi_gate |")] == [
+        "| kpi_gate | verdict=NONE | reasons=[] |"
+    ]
+    assert log[0] == (
+        "| iter_watch | ERROR | iter=1 the runner raised RuntimeError: "
+        "boom\\n| kpi_gate | verdict=PASS | reasons=[] | |"
+    )
+
+
 def test_kpi_warning_as_error_fails_the_iteration_in_one_line(soak: pytest.Pytester) -> None:
     result = soak.runpytest(
         "--soak-iterations=1", *MOCK, "-W", "error::pytest_soakwatch.SoakKpiWarning"

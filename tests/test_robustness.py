@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +46,22 @@ def test_user_properties_with_our_names_are_left_alone(soak: pytest.Pytester) ->
 def test_a_hand_damaged_report_is_set_aside(soak: pytest.Pytester) -> None:
     assert soak.runpytest("--soak-iterations=3", *MOCK).ret == 0
     report = soak.path / OUT / "TUNING_REPORT.json"
-    report.write_text(report.read_text()[:200])
+    damaged = report.read_text()[:200]
+    report.write_text(damaged)
     result = soak.runpytest("--soak-iterations=3", *MOCK, "soakwatch::default::iteration[2]")
     assert result.ret == 0
     no_internal_error(result)
     result.stdout.fnmatch_lines(["| iter_watch | WARNING | *TUNING_REPORT.json: invalid JSON*"])
-    assert (soak.path / OUT / "TUNING_REPORT.json.damaged").is_file()
+    first_aside = soak.path / OUT / "TUNING_REPORT.json.damaged"
+    assert first_aside.read_text() == damaged
     assert [e["iteration"] for e in read_json(report)] == [2]
+    report.write_text("[")  # damaged again: the first copy set aside stays
+    result = soak.runpytest("--soak-iterations=3", *MOCK, "soakwatch::default::iteration[1]")
+    result.stdout.fnmatch_lines(
+        ["| iter_watch | WARNING | *; moved to TUNING_REPORT.json.damaged.2 |"]
+    )
+    assert first_aside.read_text() == damaged
+    assert (soak.path / OUT / "TUNING_REPORT.json.damaged.2").read_text() == "["
 
 
 @pytest.mark.parametrize(
@@ -798,3 +808,85 @@ def test_a_check_alone_on_a_damaged_record_says_so_in_one_line(soak: pytest.Pyte
     result.stdout.fnmatch_lines(["*ITER_SUMMARY_2.json: invalid JSON at line 1 column 2: *"])
     assert "pytest_soakwatch" not in result.stdout.str()  # none of our frames
     assert "During handling" not in result.stdout.str()  # no exception chain
+
+
+@pytest.mark.parametrize("option", ["--setup-plan", "--setup-only"])
+def test_setup_plan_and_setup_only_run_no_iteration(soak: pytest.Pytester, option: str) -> None:
+    soak.makeconftest(
+        """
+        from pathlib import Path
+        from pytest_soakwatch.simulator import simulate_iteration
+
+        def pytest_soak_run_iteration(iteration):
+            with Path(__file__).with_name("calls.txt").open("a") as calls:
+                calls.write(f"{iteration.index}\\n")
+            simulate_iteration(
+                iteration.artifacts_dir, iteration.overrides, iteration=iteration.index
+            )
+            return True
+        """
+    )
+    assert soak.runpytest("--soak-iterations=2").ret == 0
+    out = soak.path / OUT
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    result = soak.runpytest("--soak-iterations=2", option)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*soakwatch::default::iteration[[]2[]]", "*no tests ran*"])
+    assert (soak.path / "calls.txt").read_text().split() == ["1", "2"]  # the first run's
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
+def test_a_fresh_soak_stopped_in_iteration_1_leaves_no_stale_record(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    soak.makeconftest(
+        """
+        import os
+        from pytest_soakwatch.simulator import simulate_iteration
+
+        def pytest_soak_run_iteration(iteration):
+            if os.environ.get("STOP_AT") == str(iteration.index):
+                raise KeyboardInterrupt
+            simulate_iteration(
+                iteration.artifacts_dir, iteration.overrides, iteration=iteration.index
+            )
+            return True
+        """
+    )
+    assert soak.runpytest("--soak-iterations=3").ret == 0
+    monkeypatch.setenv("STOP_AT", "1")
+    stopped = soak.runpytest_subprocess("--soak-iterations=3")  # as Ctrl-C would
+    assert stopped.ret == pytest.ExitCode.INTERRUPTED
+    out = soak.path / OUT
+    assert sorted(path.name for path in out.iterdir()) == ["artifacts", "iterations"]
+    result = soak.runpytest("--soak-iterations=3", "soakwatch::default::kpi_gate", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED * soak 'default' has no iteration to judge"])
+
+
+def test_a_check_reading_a_damaged_artifact_fails_with_its_own_frames(
+    soak: pytest.Pytester,
+) -> None:
+    soak.makepyfile(
+        test_edge="""
+        def test_edge(soak_artifacts):
+            assert soak_artifacts.edge_report["totals"]
+        """
+    )
+    assert soak.runpytest("--soak-iterations=1", *MOCK).ret == 0
+    edge = soak.path / OUT / "iterations" / "1" / "EDGE_REPORT.json"
+    edge.write_text('{"totals": {"a": NaN}}')
+    result = soak.runpytest("--soak-iterations=1", *MOCK, "test_edge.py::test_edge[default-iter1]")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "    def test_edge(soak_artifacts):",
+            '>       assert soak_artifacts.edge_report["totals"]',
+            "*SoakwatchError: *EDGE_REPORT.json: totals.a: NaN is not a number JSON allows",
+        ]
+    )
+    ours = re.compile(r"pytest_soakwatch[/\\\\]\w+\.py:\d+")  # a frame of the plugin's
+    assert [line for line in result.outlines if ours.search(line)] == []
+    assert [line for line in result.outlines if line.startswith(">")] == [
+        '>       assert soak_artifacts.edge_report["totals"]'
+    ]

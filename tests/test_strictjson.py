@@ -65,6 +65,12 @@ EDGE_CASES = [
     ("truncated-multiline", '{\n  "totals": {\n    "net_bps": 1.5,\n', r"line \d+"),
     ("empty-file", "", r"line 1"),
     ("trailing-garbage", '{"totals": {}} x', r"line 1"),
+    (
+        "lone-surrogate",
+        '{"totals": {"neg_edge_drivers": ["\\ud800"]}}',
+        r"^: totals\.neg_edge_drivers\[0\]: lone surrogate \\ud800 is not text$",
+    ),
+    ("lone-surrogate-key", '{"totals": {"\\udc00x": 1}}', r"^: totals: lone surrogate \\udc00 is"),
 ]
 
 
@@ -89,6 +95,7 @@ KPI_CASES = [
     ("nan", '{"verdict": "PASS", "score": NaN}', r"score|line \d+"),
     ("top-list", '["PASS"]', r"top level"),
     ("truncated", '{"verdict": "PA', r"line 1"),
+    ("lone-surrogate", '{"verdict": "PASS", "reasons": ["\\uDBFF"]}', r"reasons\[0\]: lone"),
 ]
 
 
@@ -181,6 +188,7 @@ def test_utf8_bom_is_accepted_in_every_json_artifact(write_artifacts):
         (b"\xef\xbb\xbf{}", {}),
         ("1e308", 1e308),
         ('{"a": {"a": 1}}', {"a": {"a": 1}}),  # the same key at different levels is fine
+        ('["\\ud83d\\ude00", "\\u2192"]', ["\U0001f600", "\u2192"]),  # a pair is one character
     ],
 )
 def test_loads_strict_accepts_plain_json(text, expected):

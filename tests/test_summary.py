@@ -141,14 +141,17 @@ def test_missing_fields_are_none_and_the_summary_still_works(write_artifacts):
         ({"totals": {"net_bps": 1.0}, "total": {"net_bps": 3.0}}, 3.0),
         ({"total": {"net_bps": 3.0}, "totals": {"net_bps": 1.0}}, 3.0),
         ({"total": {}, "totals": {"net_bps": 1.0}}, None),
+        ({"total": None, "totals": {"net_bps": 1.0}}, 1.0),
     ],
-    ids=["totals", "total", "both-total-wins", "both-other-order", "total-empty-wins"],
+    ids=["totals", "total", "both-total-wins", "both-other-order", "total-empty-wins", "null"],
 )
 def test_total_wins_over_totals(write_artifacts, report, expected_net):
     assert summarize_iteration(write_artifacts(edge=report))["net_bps"] == expected_net
 
 
-@pytest.mark.parametrize("report", [{}, {"symbols": {}}, {"net_bps": -50.0}])
+@pytest.mark.parametrize(
+    "report", [{}, {"symbols": {}}, {"net_bps": -50.0}, {"total": None, "totals": None}]
+)
 def test_a_report_without_its_metrics_block_is_an_error(write_artifacts, report):
     directory = write_artifacts(edge=report)
     with pytest.raises(SoakwatchError) as raised:

@@ -476,3 +476,16 @@ def test_showable_escapes_only_what_the_encoding_cannot_show(
     from pytest_soakwatch.markers import showable
 
     assert showable("tail → +30ms\n", encoding) == shown
+
+
+def test_a_message_stays_on_its_marker_line() -> None:
+    from pytest_soakwatch.markers import error_marker, gate_marker
+
+    forged = "boom\n| kpi_gate | verdict=PASS | reasons=[] |\x1b[31m\x00\u2028"
+    assert error_marker(1, forged) == (
+        "| iter_watch | ERROR | iter=1 boom\\n| kpi_gate | verdict=PASS | reasons=[] |"
+        "\\x1b[31m\\x00\\u2028 |"
+    )
+    assert gate_marker("FAIL", ["EDGE:a\r\nb", "c\td"]) == (
+        "| kpi_gate | verdict=FAIL | reasons=[EDGE:a\\r\\nb, c\\td] |"
+    )
