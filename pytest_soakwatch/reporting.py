@@ -66,6 +66,18 @@ def _unrecordable(adjusted: dict[str, Any], entry: dict[str, Any]) -> str | None
     return None
 
 
+def say(config: pytest.Config, line: str) -> None:
+    """A problem's line on the terminal, a line of its own (also after ``-q``'s progress)."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is None:
+        return
+    terminal.ensure_newline()
+    writer = getattr(terminal, "_tw", None)
+    if writer is not None and writer.width_of_current_line > 0:
+        terminal.write("\n")
+    terminal.write_line(line, red=True)
+
+
 def _free_name(path: Path) -> Path:
     """``path``, or ``path.2``, ``path.3``...: the first that does not exist."""
     found, number = path, 1
@@ -119,10 +131,7 @@ class SoakReporter:
         if problem in self.problems:
             return
         self.problems.append(problem)
-        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
-        if terminal is not None:
-            terminal.ensure_newline()
-            terminal.write_line(f"soakwatch: {problem}", red=True)
+        say(self.config, f"soakwatch: {problem}")
 
     def _emit(self, spec: SoakSpec, lines: list[str]) -> None:
         """Show the lines live, in one write, and log them.

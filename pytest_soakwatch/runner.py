@@ -114,12 +114,16 @@ class SoakRunner:
     def mirror(self, index: int, summary: Mapping[str, Any] | None = None) -> None:
         """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place), with
         the verdict computed from its ``summary`` where the iteration wrote none."""
-        source = self.spec.out / "iterations" / str(index)
-        if index in self.verdict_missing:
-            mirror_latest(source, self.spec.out / "artifacts", with_verdict=False)
-        else:
-            summary = summary if summary is not None else self._recorded_summary(index)
-            mirror_latest(source, self.spec.out / "artifacts", summary=summary)
+        source, target = self.spec.out / "iterations" / str(index), self.spec.out / "artifacts"
+        try:
+            if index in self.verdict_missing:
+                mirror_latest(source, target, with_verdict=False)
+            else:
+                summary = summary if summary is not None else self._recorded_summary(index)
+                mirror_latest(source, target, summary=summary)
+        except OSError as exc:  # e.g. a reader holding a file on Windows
+            problem = f"cannot show iteration {index} there ({exc.strerror or exc})"
+            raise SoakwatchError(f"{target}: {problem}") from None
         self.mirrored = index
 
     def _recorded_summary(self, index: int) -> Mapping[str, Any] | None:
@@ -136,9 +140,10 @@ class SoakRunner:
         """At the end of a session: mirror the soak's last iteration on disk, if not done yet."""
         if not self.outcomes or self.mirrored == self.spec.iterations:
             return  # nothing ran, or the soak's last iteration is shown already
+        iterations = self.spec.out / "iterations"
         on_disk = [
             int(path.name)
-            for path in (self.spec.out / "iterations").iterdir()
+            for path in (iterations.iterdir() if iterations.is_dir() else ())
             if _is_number(path.name) and int(path.name) <= self.spec.iterations
         ]
         last = max(on_disk, default=max(self.outcomes))
@@ -152,15 +157,19 @@ class SoakRunner:
         removes them itself.
         """
         out = self.spec.out
-        for path in out.glob("ITER_SUMMARY_*.json"):
-            if _is_number(path.stem.removeprefix("ITER_SUMMARY_")) and path.is_file():
-                path.unlink()
-        for name in ARTIFACTS:
-            (out / "artifacts" / name).unlink(missing_ok=True)
-        if (out / "iterations").is_dir():
-            for path in (out / "iterations").iterdir():
-                if _is_number(path.name) and path.is_dir():
-                    shutil.rmtree(path)
+        try:
+            for path in out.glob("ITER_SUMMARY_*.json"):
+                if _is_number(path.stem.removeprefix("ITER_SUMMARY_")) and path.is_file():
+                    path.unlink()
+            for name in ARTIFACTS:
+                (out / "artifacts" / name).unlink(missing_ok=True)
+            if (out / "iterations").is_dir():
+                for path in (out / "iterations").iterdir():
+                    if _is_number(path.name) and path.is_dir():
+                        shutil.rmtree(path)
+        except OSError as exc:  # e.g. a reader holding a file on Windows
+            problem = f"cannot remove what the last run left ({exc.strerror or exc})"
+            raise SoakwatchError(f"{exc.filename or out}: {problem}") from None
 
     def run(self, index: int) -> dict[str, Any]:
         """Run iteration ``index``: the runner hook, then summary, advice and ITER_SUMMARY_N."""
@@ -209,15 +218,16 @@ class SoakRunner:
             summary = record["summary"]
             outcome = Outcome(summary["kpi_verdict"], tuple(summary["kpi_reasons"]))
             self._observe(iteration, record)
+            if index == self.spec.iterations:
+                self.mirror(index, record["summary"])
         except BaseException:
             self.verdict_missing.add(index)
             with suppress(OSError):  # not a stale one (unless it cannot be removed either)
                 (self.spec.out / iter_summary_name(index)).unlink(missing_ok=True)
             if index == self.spec.iterations:
-                self.mirror(index)
+                with suppress(SoakwatchError):  # the error that broke it says more
+                    self.mirror(index)
             raise
-        if index == self.spec.iterations:
-            self.mirror(index, record["summary"])
         self.records[index] = record
         self.iterations[index] = iteration
         self.outcomes[index] = outcome

@@ -13,7 +13,7 @@ from .errors import SoakwatchError
 from .items import ROOT, IterationItem, SoakItem, make_soak, selected
 from .iteration import SoakIteration
 from .overrides import load_overrides
-from .reporting import SoakReporter
+from .reporting import SoakReporter, say
 from .runner import SoakRunner, SoakSpec, check_output
 from .settings import Settings
 
@@ -237,9 +237,16 @@ class SoakPlugin:
             }
         }
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Show each soak's last iteration in its ``artifacts/``; a file system that will not
+        fails the run with one line."""
         for runner in self.runners.values():
-            runner.finish()
+            try:
+                runner.finish()
+            except SoakwatchError as exc:
+                say(self.config, f"soakwatch: {exc}")
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def completed_iteration(self, soak: str, index: int) -> SoakIteration:
         """The iteration a user's test checks: this session's, or (when its item was not

@@ -890,3 +890,23 @@ def test_a_check_reading_a_damaged_artifact_fails_with_its_own_frames(
     assert [line for line in result.outlines if line.startswith(">")] == [
         '>       assert soak_artifacts.edge_report["totals"]'
     ]
+
+
+def test_artifacts_that_cannot_be_replaced_break_in_one_line(soak: pytest.Pytester) -> None:
+    in_the_way = soak.path / OUT / "artifacts" / "EDGE_REPORT.json"
+    (in_the_way / "mine").mkdir(parents=True)  # say, a file held open on Windows
+    result = soak.runpytest("--soak-iterations=2", *MOCK, "-q")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # the session's end tries again to show the last iteration, and says so on a line of its own
+    last = f"soakwatch: {in_the_way.parent}: cannot show iteration 2 there (*)"
+    result.stdout.fnmatch_lines(["F*[[]100%[]]", last])
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR soakwatch::default::iteration[[]1[]] - Failed: *EDGE_REPORT.json: cannot "
+            "remove what the last run left (*)",
+            "ERROR soakwatch::default::iteration[[]2[]] - Failed: *artifacts: cannot show "
+            "iteration 2 there (*)",
+        ]
+    )
+    no_internal_error(result)
+    assert "Traceback" not in result.stdout.str()
