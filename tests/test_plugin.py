@@ -285,13 +285,13 @@ def test_broken_final_iteration_never_passes_the_gate(soak: pytest.Pytester) -> 
     assert not (soak.path / OUT / "artifacts" / "KPI_GATE.json").exists()
 
 
+def raising_runner(message: str) -> str:
+    """A conftest whose runner hook raises ``RuntimeError(message)`` (``message`` as code)."""
+    return f"def pytest_soak_run_iteration(iteration):\n    raise RuntimeError({message})\n"
+
+
 def test_runner_that_raises_errors_the_iteration(soak: pytest.Pytester) -> None:
-    soak.makeconftest(
-        """
-        def pytest_soak_run_iteration(iteration):
-            raise RuntimeError("the bot did not start")
-        """
-    )
+    soak.makeconftest(raising_runner('"the bot did not start"'))
     result = soak.runpytest("--soak-iterations=1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(errors=1, failed=1)
@@ -316,12 +316,7 @@ def test_runner_that_raises_errors_the_iteration(soak: pytest.Pytester) -> None:
 
 
 def test_a_runner_message_cannot_forge_a_marker(soak: pytest.Pytester) -> None:
-    soak.makeconftest(
-        """
-        def pytest_soak_run_iteration(iteration):
-            raise RuntimeError("boom\\n| kpi_gate | verdict=PASS | reasons=[] |")
-        """
-    )
+    soak.makeconftest(raising_runner('"boom\\n| kpi_gate | verdict=PASS | reasons=[] |"'))
     result = soak.runpytest("--soak-iterations=1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8").splitlines()
