@@ -19,6 +19,10 @@ _TAIL_PROBES = (1024, 16 * 1024)
 _UPDATE = os.O_RDWR | getattr(os, "O_BINARY", 0)  # O_BINARY: no newline translation on Windows
 
 
+class UnusableFile(SoakwatchError):
+    """A file the system will not let us read or write: not damaged, so not to be set aside."""
+
+
 _ENCODERS = {
     indent: json.JSONEncoder(sort_keys=True, ensure_ascii=False, indent=indent, allow_nan=False)
     for indent in (None, 2)
@@ -77,7 +81,7 @@ def read_json_list(path: Path, key: str = "iteration") -> list[dict[str, Any]]:
     try:
         data = read_bytes(path)
     except OSError as exc:
-        raise SoakwatchError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise UnusableFile(f"{path}: cannot read ({exc.strerror or exc})") from None
     value = loads_strict(data, str(path))
     if not isinstance(value, list):
         raise SoakwatchError(f"{path}: expected a JSON list")
@@ -147,8 +151,8 @@ def upsert_list_entry(path: Path, entry: dict[str, Any], key: str) -> None:
         fd = os.open(path, _UPDATE)
     except FileNotFoundError:
         entries = []
-    except OSError as exc:  # e.g. a directory by that name
-        raise SoakwatchError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    except OSError as exc:  # e.g. a read-only file, or a directory by that name
+        raise UnusableFile(f"{path}: cannot write ({exc.strerror or exc})") from None
     else:
         try:  # file descriptors, not a file object: a soak appends once per iteration
             size = os.lseek(fd, 0, os.SEEK_END)

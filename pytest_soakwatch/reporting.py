@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Generator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,7 +16,7 @@ import pytest
 
 from .distributed import ROOT
 from .errors import SoakwatchError
-from .files import dumps, remove_list_entry, replace_file, upsert_list_entry
+from .files import UnusableFile, dumps, remove_list_entry, replace_file, upsert_list_entry
 from .gate import GateResult, Outcome, judge
 from .markers import (
     error_marker,
@@ -124,7 +125,15 @@ class SoakReporter:
             log.write("\n".join(lines) + "\n")
             log.flush()
         except OSError as exc:
+            self._close_log(spec.name)  # its buffer holds what could not be written
             self._unwritable(f"{spec.out / LOG_NAME}: cannot write ({exc.strerror or exc})")
+
+    def _close_log(self, name: str) -> None:
+        """Close a soak's log; what a full disk kept in its buffer is lost, said already."""
+        log = self.logs.pop(name, None)
+        if log is not None:
+            with suppress(OSError):
+                log.close()
 
     def _unwritable(self, problem: str) -> None:
         """A file that could not be written: said once, on the terminal; the run fails."""
@@ -151,8 +160,8 @@ class SoakReporter:
         self._log(spec, lines)
 
     def pytest_unconfigure(self) -> None:
-        for log in self.logs.values():
-            log.close()
+        for name in list(self.logs):
+            self._close_log(name)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         """A fresh soak's iteration 1 starts: its runner removes the old ITER_SUMMARY files now,
@@ -234,9 +243,7 @@ class SoakReporter:
         """Remove an earlier run's report and log, once, as iteration 1 starts."""
         if spec.name in self.fresh and spec.name not in self.cleaned:
             self.cleaned.add(spec.name)
-            log = self.logs.pop(spec.name, None)
-            if log is not None:
-                log.close()
+            self._close_log(spec.name)
             for path in (spec.out / TUNING_REPORT, spec.out / LOG_NAME):
                 try:
                     path.unlink(missing_ok=True)
@@ -255,10 +262,13 @@ class SoakReporter:
         try:
             try:
                 update()
-            except SoakwatchError as exc:
+            except UnusableFile:
+                raise
+            except SoakwatchError as exc:  # damaged
                 aside = _free_name(path.with_name(TUNING_REPORT + ".damaged"))
                 replace_file(path, aside)
-                self._emit(spec, [f"| iter_watch | WARNING | {exc}; moved to {aside.name} |"])
+                warning = f"{one_line(str(exc))}; moved to {aside.name}"
+                self._emit(spec, [f"| iter_watch | WARNING | {warning} |"])
                 update()
         except OSError as exc:
             self._unwritable(f"{path}: cannot write ({exc.strerror or exc})")
@@ -329,6 +339,10 @@ class SoakReporter:
         """Backstop: a FAIL verdict (or a damaged record) fails the run even when the gate item
         was deselected. A final iteration that has not run yet only fails the gate item."""
         self.final = self.results()
+        for name, result in self.final.items():  # logged here: also without a terminal
+            if result is not None and name in self.ran:
+                spec = self.specs[name]
+                self._log(spec, [gate_marker(result.verdict, result.reasons, spec.label)])
         failing = [
             f"{name}: {result.message}"
             for name, result in self.final.items()
@@ -344,8 +358,4 @@ class SoakReporter:
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
             self.backstop = "\n".join(problems)
-        for name, result in self.final.items():  # logged here: also without a terminal
-            if result is not None and name in self.ran:
-                spec = self.specs[name]
-                self._log(spec, [gate_marker(result.verdict, result.reasons, spec.label)])
         return (yield)

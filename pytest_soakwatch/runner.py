@@ -118,9 +118,9 @@ class SoakRunner:
         try:
             if index in self.verdict_missing:
                 mirror_latest(source, target, with_verdict=False)
-            else:
+            else:  # no record to go by (an earlier run's iteration that broke): no verdict
                 summary = summary if summary is not None else self._recorded_summary(index)
-                mirror_latest(source, target, summary=summary)
+                mirror_latest(source, target, with_verdict=summary is not None, summary=summary)
         except OSError as exc:  # e.g. a reader holding a file on Windows
             problem = f"cannot show iteration {index} there ({exc.strerror or exc})"
             raise SoakwatchError(f"{target}: {problem}") from None

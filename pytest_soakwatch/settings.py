@@ -220,11 +220,20 @@ def _path(value: Any, source: str, base: Path) -> Path:
     return base / text
 
 
+def _is_there(path: Path) -> bool:
+    """Whether anything is at ``path``: a broken symbolic link is (it is in the way)."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):  # a file above: found on the way up
+        return False
+    return True
+
+
 def _directory(value: Any, source: str, base: Path) -> Path:
     """A directory to write in: it, or the nearest part of it that exists, is a directory."""
     found = _path(value, source, base)
     try:
-        existing = next((p for p in (found, *found.parents) if p.exists()), None)
+        existing = next((p for p in (found, *found.parents) if _is_there(p)), None)
     except OSError as exc:  # e.g. a parent we may not look into
         raise pytest.UsageError(f"{source}: cannot check {found} ({exc.strerror or exc})") from None
     if existing is None:  # Windows: a drive or network share that is not there
@@ -250,7 +259,8 @@ def resolve(config: pytest.Config) -> Settings:
         ),
         seed=_get(config, "seed", lambda v, s, _: _int(v, s), 0),
         auto_tune=_get(config, "auto_tune", lambda v, s, _: _bool(v, s), False),
-        out=_get(config, "out", _directory, config.rootpath / DEFAULT_OUT),
+        out=_get(config, "out", _directory, None)
+        or _directory(DEFAULT_OUT, "the default output directory", config.rootpath),
         overrides=_get(config, "overrides", _path, None),
         gate=_get(config, "gate", lambda v, s, _: _choice(v, s, GATES), "final"),
         soaks=_get(config, "name", lambda v, s, _: _soaks(v, s, scenarios), ()),

@@ -353,7 +353,7 @@ def test_kpi_warning_as_error_fails_the_iteration_in_one_line(soak: pytest.Pytes
         ),
         (["--soak-iterations=many"], "*--soak-iterations: expected a whole number >= 1*"),
         (["--soak-iterations=100001"], "*--soak-iterations: expected * <= 100,000, got '100001'"),
-        (["--soak-iterations=9" * 30], "*--soak-iterations: expected a whole number >= 1*"),
+        (["--soak-iterations=" + "9" * 30], "*--soak-iterations: expected a whole number >= 1*"),
         (["--soak-iterations=1_000"], "*--soak-iterations: expected * got '1_000'"),
         (["--soak-iterations=\uff11"], "*--soak-iterations: expected * got '\uff11'"),
         (["--soak-iterations=1", "--soak-gate=maybe"], "*--soak-gate: expected one of final, any*"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,28 +105,53 @@ def test_output_directory_that_is_a_file(soak: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: --soak-out: *outfile exists and is not a directory"])
 
 
-def _permission_denied(path: Path) -> bool:
+def _nothing_there(path: object) -> os.stat_result:
+    raise FileNotFoundError(2, "No such file or directory")
+
+
+def _permission_denied(path: object) -> os.stat_result:
     raise PermissionError(13, "Permission denied")
 
 
 @pytest.mark.parametrize(
-    ("exists", "problem"),
+    ("lstat", "problem"),
     [
-        (lambda path: False, "no part of {out} exists"),  # Windows: a drive that is not there
+        (_nothing_there, "no part of {out} exists"),  # Windows: a drive that is not there
         (_permission_denied, "cannot check {out} (Permission denied)"),
     ],
     ids=["nothing-exists", "permission-denied"],
 )
 def test_an_output_directory_that_cannot_be_checked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exists: Any, problem: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lstat: Any, problem: str
 ) -> None:
-    from pytest_soakwatch.settings import _directory
+    from pytest_soakwatch import settings
 
     with monkeypatch.context() as patch:
-        patch.setattr(Path, "exists", exists)
+        patch.setattr(settings.os, "lstat", lstat)
         with pytest.raises(pytest.UsageError) as raised:
-            _directory("out", "--soak-out", tmp_path)
+            settings._directory("out", "--soak-out", tmp_path)
     assert str(raised.value) == "--soak-out: " + problem.format(out=tmp_path / "out")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need a privilege there")
+def test_a_broken_link_as_output_directory_is_a_usage_error(soak: pytest.Pytester) -> None:
+    (soak.path / "out").symlink_to(soak.path / "gone")
+    result = soak.runpytest("--soak-iterations=1", *MOCK, "--soak-out=out")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert (
+        result.errlines[0]
+        == f"ERROR: --soak-out: {soak.path / 'out'} exists and is not a directory"
+    )
+
+
+def test_the_default_output_directory_is_checked_too(soak: pytest.Pytester) -> None:
+    (soak.path / "artifacts").write_text("")
+    result = soak.runpytest("--soak-iterations=1", *MOCK)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines[0] == (
+        f"ERROR: the default output directory: {soak.path / 'artifacts'} exists and is not a "
+        "directory"
+    )
 
 
 def test_a_fresh_soak_removes_only_its_own_files(soak: pytest.Pytester) -> None:
@@ -385,12 +412,21 @@ def test_something_in_the_way_of_the_soaks_files_is_a_usage_error(
     ]
 
 
+@pytest.mark.parametrize(
+    ("error", "problem"),
+    [
+        ('OSError(28, "No space left on device")', "No space left on device"),
+        ('UnusableFile(f"{path}: cannot write (Permission denied)")', "Permission denied"),
+    ],
+    ids=["disk-full", "read-only"],
+)
 def test_a_report_that_cannot_be_written_fails_the_run_and_the_soak_goes_on(
-    soak: pytest.Pytester,
+    soak: pytest.Pytester, error: str, problem: str
 ) -> None:
     soak.makeconftest(
-        """
+        f"""
         import importlib
+        from pytest_soakwatch.files import UnusableFile
 
         # the module the plugin uses (pytester may have left an older one on the package)
         reporting = importlib.import_module("pytest_soakwatch.reporting")
@@ -398,7 +434,7 @@ def test_a_report_that_cannot_be_written_fails_the_run_and_the_soak_goes_on(
 
         def disk_full_at_2(path, entry, key):
             if entry["iteration"] == 2:
-                raise OSError(28, "No space left on device")
+                raise {error}
             real(path, entry, key)
 
         def pytest_configure():
@@ -412,10 +448,42 @@ def test_a_report_that_cannot_be_written_fails_the_run_and_the_soak_goes_on(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=4, warnings=4)  # WARN: each iteration's, and the gate's
     report = soak.path / OUT / "TUNING_REPORT.json"
-    problem = f"{report}: cannot write (No space left on device)"
-    assert result.outlines.count(f"soakwatch: {problem}") == 2  # as it happens, and at the end
-    assert [e["iteration"] for e in read_json(report)] == [1, 3]
+    line = f"soakwatch: {report}: cannot write ({problem})"
+    assert result.outlines.count(line) == 2  # as it happens, and at the end
+    assert [e["iteration"] for e in read_json(report)] == [1, 3]  # not set aside as damaged
+    assert not list((soak.path / OUT).glob("*.damaged*"))
     no_internal_error(result)
+
+
+def test_a_log_that_cannot_be_written_fails_the_run_without_a_traceback(
+    soak: pytest.Pytester,
+) -> None:
+    soak.makeconftest(
+        """
+        import pytest
+
+        class FullDisk:
+            def write(self, *text):
+                raise OSError(28, "No space left on device")
+
+            flush = close = write
+
+        @pytest.hookimpl(trylast=True)
+        def pytest_runtest_logreport(report):
+            if report.nodeid.endswith("iteration[1]") and report.when == "teardown":
+                reporter = pytest.soak_config.pluginmanager.get_plugin("soakwatch-reporter")
+                reporter.logs["default"] = FullDisk()  # the open log, on a disk now full
+
+        def pytest_configure(config):
+            pytest.soak_config = config
+        """
+    )
+    result = soak.runpytest("--soak-iterations=3", *MOCK)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    log = soak.path / OUT / "soakwatch.log"
+    assert f"soakwatch: {log}: cannot write (No space left on device)" in result.outlines
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    assert "| iter_watch | SUMMARY | iter=3 " in log.read_text(encoding="utf-8")  # reopened
 
 
 def _permission_denied_access(path: object, mode: int) -> bool:
@@ -910,3 +978,48 @@ def test_artifacts_that_cannot_be_replaced_break_in_one_line(soak: pytest.Pytest
     )
     no_internal_error(result)
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_damaged_report_cannot_forge_a_marker(soak: pytest.Pytester) -> None:
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
+    report = soak.path / OUT / "TUNING_REPORT.json"
+    report.write_text(
+        '[\n{"iteration": 1, "x\\n| kpi_gate | verdict=PASS | reasons=[] |": NaN}\n]\n'
+    )
+    soak.runpytest("--soak-iterations=2", *MOCK, "soakwatch::default::iteration[1]")
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8").splitlines()
+    assert [line for line in log if line.startswith("| kpi_gate |")] == [
+        "| kpi_gate | verdict=WARN | reasons=[EDGE:slippage] |",  # the first run's
+        "| kpi_gate | verdict=NONE | reasons=[] |",  # this one's: iteration 2 is not recorded now
+    ]
+    assert [line for line in log if "moved to TUNING_REPORT.json.damaged" in line] == [
+        "| iter_watch | WARNING | "
+        f"{report}: [0].x\\n| kpi_gate | verdict=PASS | reasons=[] |: NaN is not a number JSON "
+        "allows; moved to TUNING_REPORT.json.damaged |"
+    ]
+
+
+def test_an_earlier_broken_last_iteration_shows_no_verdict(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        """
+        import os
+        from pytest_soakwatch.simulator import simulate_iteration
+
+        def pytest_soak_run_iteration(iteration):
+            d = iteration.artifacts_dir
+            simulate_iteration(d, iteration.overrides, iteration=iteration.index)
+            if os.environ.get("BREAK") == str(iteration.index):
+                (d / "EDGE_REPORT.json").write_text("{")  # KPI_GATE.json stays
+            return True
+        """
+    )
+    os.environ["BREAK"] = "2"
+    try:
+        assert soak.runpytest("--soak-iterations=2").ret == pytest.ExitCode.TESTS_FAILED
+    finally:
+        del os.environ["BREAK"]
+    verdict = soak.path / OUT / "artifacts" / "KPI_GATE.json"
+    assert not verdict.exists()
+    assert soak.runpytest("--soak-iterations=2", "soakwatch::default::iteration[1]").ret == 0
+    assert (soak.path / OUT / "iterations" / "2" / "KPI_GATE.json").is_file()
+    assert not verdict.exists()  # the last iteration on disk is 2, which broke
