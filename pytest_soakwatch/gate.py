@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .markers import one_line
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
@@ -48,5 +50,5 @@ def judge(outcomes: Mapping[int, Outcome], last: int, mode: str = "final") -> Ga
     failed = final.verdict == "FAIL"
     message = f"KPI verdict {final.verdict} after iteration {last}"
     if reasons:
-        message += f": {', '.join(reasons)}"
+        message += f": {one_line(', '.join(reasons))}"
     return GateResult(final.verdict, reasons, failed, message)

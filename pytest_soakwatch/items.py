@@ -10,6 +10,7 @@ import pytest
 
 from .errors import RunnerError, SoakKpiWarning, SoakwatchError
 from .gate import judge
+from .markers import one_line
 from .properties import OWN_NAMES, entry_properties
 from .watcher import report_entry
 
@@ -108,7 +109,7 @@ class IterationItem(SoakItem):
 
     def runtest(self) -> None:
         outcome = self.runner.outcomes[self.index]
-        reasons = ", ".join(outcome.reasons) or "no reasons given"
+        reasons = one_line(", ".join(outcome.reasons)) or "no reasons given"
         if outcome.verdict == "FAIL" and self.runner.settings.gate == "any":
             pytest.fail(f"KPI verdict FAIL in iteration {self.index}: {reasons}", pytrace=False)
         message = f"KPI verdict {outcome.verdict}: {reasons}"

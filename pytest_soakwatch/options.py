@@ -8,6 +8,7 @@ parsed in :mod:`pytest_soakwatch.settings`.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,9 @@ def raw_value(config: pytest.Config, setting: Setting) -> tuple[Any, str, Path] 
     if env:
         value = env.replace(",", " ").split() if setting.many else env
         return value, setting.env, config.invocation_params.dir
-    ini = config.getini(setting.ini)
+    with warnings.catch_warnings():  # pytest 9 warns of a TOML array for one value: we refuse it
+        warnings.filterwarnings("ignore", "Passing a value that is not a string")
+        ini = config.getini(setting.ini)
     if ini not in (None, "", []):
         ini_text(setting.ini, ini, setting.many)
         base = config.inipath.parent if config.inipath else config.rootpath

@@ -196,6 +196,8 @@ class SoakRunner:
             _fresh_directory(artifacts_dir)
             try:
                 handled = self.hook.pytest_soak_run_iteration(iteration=iteration)
+            except SoakwatchError:  # said in one line already (the simulator's, say)
+                raise
             except Exception as exc:
                 raise RunnerError(exc) from exc
             if handled is None:

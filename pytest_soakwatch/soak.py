@@ -33,13 +33,17 @@ class MockRunner:
     def pytest_soak_run_iteration(self, iteration: SoakIteration) -> bool:
         from .simulator import simulate_iteration
 
-        simulate_iteration(
-            iteration.artifacts_dir,
-            iteration.overrides,
-            iteration=iteration.index,
-            scenario=iteration.scenario or "calm",
-            seed=iteration.seed,
-        )
+        try:
+            simulate_iteration(
+                iteration.artifacts_dir,
+                iteration.overrides,
+                iteration=iteration.index,
+                scenario=iteration.scenario or "calm",
+                seed=iteration.seed,
+            )
+        except OSError as exc:  # a full disk: the iteration's one-line error
+            problem = f"the simulator cannot write ({exc.strerror or exc})"
+            raise SoakwatchError(f"{iteration.artifacts_dir}: {problem}") from None
         return True
 
 

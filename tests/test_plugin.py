@@ -438,6 +438,10 @@ def test_bad_ini_table_is_a_usage_error(soak: pytest.Pytester, ini: str, message
         ),
         ("soak_names = [1]", "ini soak_names: expected lines of text, got [[]1[]]"),
         ('soak_out = ["x"]', "ini soak_out: expected one value as text, got [[]'x'[]]"),
+        (  # pytest 9 would warn of the array first, and the warning is an error here
+            'filterwarnings = ["error"]\nsoak_gate = ["final"]',
+            "ini soak_gate: expected one value as text, got [[]'final'[]]",
+        ),
     ],
 )
 def test_a_toml_value_of_the_wrong_type_is_a_usage_error(

@@ -1023,3 +1023,35 @@ def test_an_earlier_broken_last_iteration_shows_no_verdict(soak: pytest.Pytester
     assert soak.runpytest("--soak-iterations=2", "soakwatch::default::iteration[1]").ret == 0
     assert (soak.path / OUT / "iterations" / "2" / "KPI_GATE.json").is_file()
     assert not verdict.exists()  # the last iteration on disk is 2, which broke
+
+
+def test_a_full_disk_under_the_simulator_breaks_the_iteration_in_one_line(
+    soak: pytest.Pytester,
+) -> None:
+    soak.makeconftest(
+        """
+        import importlib
+
+        simulator = importlib.import_module("pytest_soakwatch.simulator")
+        real = simulator.write_bytes
+
+        def full_disk(path, data):
+            raise OSError(28, "No space left on device")
+
+        def pytest_configure():
+            simulator.write_bytes = full_disk
+
+        def pytest_unconfigure():
+            simulator.write_bytes = real
+        """
+    )
+    result = soak.runpytest("--soak-iterations=1", *MOCK)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "| iter_watch | ERROR | iter=1 *iterations?1: the simulator cannot write "
+            "(No space left on device) |"
+        ]
+    )
+    assert "pytest_soak_run_iteration raised" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()

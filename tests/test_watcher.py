@@ -489,3 +489,14 @@ def test_a_message_stays_on_its_marker_line() -> None:
     assert gate_marker("FAIL", ["EDGE:a\r\nb", "c\td"]) == (
         "| kpi_gate | verdict=FAIL | reasons=[EDGE:a\\r\\nb, c\\td] |"
     )
+
+
+def test_the_gate_message_keeps_a_reason_on_its_line() -> None:
+    from pytest_soakwatch.gate import Outcome, judge
+
+    result = judge({1: Outcome("FAIL", ("bad\nline | kpi_gate | verdict=PASS |\x07",))}, 1)
+    assert result is not None
+    assert result.message == (
+        "KPI verdict FAIL after iteration 1: bad\\nline | kpi_gate | verdict=PASS |\\x07"
+    )
+    assert result.reasons == ["bad\nline | kpi_gate | verdict=PASS |\x07"]  # as recorded
