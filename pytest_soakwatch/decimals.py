@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
+
+#: Our own context: a caller's ``decimal.getcontext()`` (its precision, its traps) stays theirs.
+#: Forty digits hold any sum of two floats' shortest forms exactly.
+_EXACT = Context(prec=40)
 
 
 def to_decimal(value: float) -> Decimal:
@@ -14,7 +18,7 @@ def exact_sum(base: float, delta: float) -> float:
     """``base + delta`` without binary rounding noise; ints stay ints."""
     if isinstance(base, int) and isinstance(delta, int):
         return base + delta
-    return from_decimal(to_decimal(base) + to_decimal(delta))
+    return from_decimal(_EXACT.add(to_decimal(base), to_decimal(delta)))
 
 
 def from_decimal(value: Decimal) -> float:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .errors import SoakwatchError
+from .values import optional_number
+
 VERDICTS = ("PASS", "WARN", "FAIL")
 
 
@@ -16,6 +19,10 @@ class Threshold:
     warn: float | None
     fail: float | None
     higher_is_worse: bool = True
+
+    def __post_init__(self) -> None:
+        optional_number(self.warn, f"threshold {self.reason} warn")  # NaN would never be past
+        optional_number(self.fail, f"threshold {self.reason} fail")
 
     def level(self, value: float) -> str:
         """PASS, WARN or FAIL for ``value`` (limits are exclusive: equal is not past)."""
@@ -57,7 +64,9 @@ def evaluate_kpi(
     worst = 0
     reasons: list[str] = []
     for metric, threshold in table.items():
-        value = metrics.get(metric)
+        if not isinstance(threshold, Threshold):
+            raise SoakwatchError(f"thresholds {metric}: expected a Threshold, got {threshold!r}")
+        value = optional_number(metrics.get(metric), f"metric {metric}")
         if value is None:
             continue
         level = VERDICTS.index(threshold.level(value))

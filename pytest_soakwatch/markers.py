@@ -48,7 +48,7 @@ def print_line(line: str) -> None:
 
 
 def _soak_prefix(soak: str | None) -> str:
-    return f"soak={soak} " if soak else ""
+    return f"soak={one_line(soak)} " if soak else ""
 
 
 def _net(value: float | None) -> str:

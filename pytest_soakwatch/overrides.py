@@ -85,7 +85,10 @@ def load_overrides(
     values = validate_overrides(base, base_source, bounds)
     sources = dict.fromkeys(values, base_source)
 
-    raw = (os.environ if env is None else env).get(ENV_VAR, "").strip()
+    raw = (os.environ if env is None else env).get(ENV_VAR) or ""
+    if not isinstance(raw, str):
+        raise SoakwatchError(f"{ENV_VAR}: expected text, got {raw!r}")
+    raw = raw.strip()
     if raw:
         from_env = loads_strict(raw, ENV_VAR)
         if not isinstance(from_env, dict):

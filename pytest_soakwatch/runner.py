@@ -74,14 +74,18 @@ class SoakRunner:
             return dict(self.records[previous]["next_overrides"]), f"iteration {previous}"
         if previous in self.started_with:
             return dict(self.started_with[previous]), f"iteration {previous} (unchanged: it broke)"
-        if previous >= 1:
-            recorded = self.spec.out / iter_summary_name(previous)
+        # on disk, the nearest iteration before that has a record: one that broke has none,
+        # and the ones after it started from the same overrides (a rerun, a new xdist worker)
+        for earlier in range(previous, 0, -1):
+            recorded = self.spec.out / iter_summary_name(earlier)
             if recorded.exists():
                 values = read_json_object(recorded).get("next_overrides")
                 if not isinstance(values, dict):
                     raise SoakwatchError(f"{recorded}: 'next_overrides' must be an object")
                 checked = validate_overrides(values, str(recorded), self.settings.bounds)
-                return checked, f"{recorded.name} of the previous run"
+                gap = f"s {earlier + 1}-{previous}" if earlier + 1 < previous else f" {previous}"
+                skipped = "" if earlier == previous else f" (iteration{gap} broke: no record)"
+                return checked, f"{recorded.name} on disk{skipped}"
         sources = " + ".join(dict.fromkeys(self.base.sources.values())) or "defaults"
         return dict(self.base.values), sources
 

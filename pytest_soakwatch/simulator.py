@@ -22,6 +22,7 @@ from .errors import SoakwatchError
 from .fsio import write_bytes
 from .kpi import evaluate_kpi
 from .overrides import default_overrides
+from .values import numbers, whole_number
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ VERSION = "0.1.0"
 _START = datetime(2025, 10, 13, 12, 0, 0)
 _ITERATION_LENGTH = timedelta(minutes=30)
 _MINUTE = timedelta(minutes=1)
+MAX_ITERATION = 1_000_000
 
 #: Advice per KPI reason, driver or busy block reason; EDGE_SENTINEL lists the ones that apply.
 _ADVICE = {
@@ -252,15 +254,16 @@ def simulate_iteration(
 
     Missing override keys take the shipped defaults. Same arguments, byte-identical files.
     """
-    if scenario not in SCENARIOS:
+    if not isinstance(scenario, str) or scenario not in SCENARIOS:
         known = ", ".join(sorted(SCENARIOS))
         raise SoakwatchError(f"unknown mock scenario {scenario!r} (known: {known})")
-    if iteration < 1:
-        raise SoakwatchError(f"mock iteration must be >= 1, got {iteration}")
-    if audit_lines < 0:
-        raise SoakwatchError(f"mock audit_lines must be >= 0, got {audit_lines}")
+    # a 30-minute iteration each: a million of them end in the year 2082
+    whole_number(iteration, "mock iteration", 1, MAX_ITERATION)
+    whole_number(audit_lines, "mock audit_lines", 0)
+    whole_number(seed, "mock seed", -(2**63), 2**63)
+    values = {**default_overrides(), **numbers(overrides, "mock overrides")}
     rng = random.Random(f"{seed}:{scenario}:{iteration}")
-    raw = _market(SCENARIOS[scenario], {**default_overrides(), **overrides}, iteration, rng)
+    raw = _market(SCENARIOS[scenario], values, iteration, rng)
     counts = _block_counts(raw["blocks"], audit_lines)
     totals = _edge_totals(raw, counts)
     verdict, reasons = evaluate_kpi(totals)
@@ -279,10 +282,14 @@ def simulate_iteration(
     }
     files = {name: f"{json.dumps(document)}\n".encode() for name, document in documents.items()}
     files["audit.jsonl"] = _audit(rng, counts, audit_lines, start).encode()
-    for name, data in files.items():
-        path = os.path.join(artifacts_dir, name)
-        try:
-            write_bytes(path, data)
-        except FileNotFoundError:  # a runner hands over a directory; a library caller may not
-            Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
-            write_bytes(path, data)
+    try:
+        for name, data in files.items():
+            path = os.path.join(artifacts_dir, name)
+            try:
+                write_bytes(path, data)
+            except FileNotFoundError:  # a runner hands over a directory; a library caller not
+                Path(artifacts_dir).mkdir(parents=True, exist_ok=True)
+                write_bytes(path, data)
+    except OSError as exc:  # a full disk, a file by the directory's name
+        problem = f"the simulator cannot write ({exc.strerror or exc})"
+        raise SoakwatchError(f"{artifacts_dir}: {problem}") from None

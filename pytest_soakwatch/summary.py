@@ -12,6 +12,7 @@ from .audit import count_reasons
 from .errors import SoakwatchError
 from .kpi import VERDICTS, Threshold, evaluate_kpi
 from .strictjson import read_json_object
+from .values import optional_number
 
 EDGE_REPORT = "EDGE_REPORT.json"
 KPI_GATE = "KPI_GATE.json"
@@ -40,18 +41,9 @@ DRIVER_CANDIDATES = ("fees_eff_bps", "slippage_bps", "adverse_bps", "inventory_b
 
 
 def _number(value: Any, where: str) -> float | None:
-    """A finite number or ``None`` (missing/null); booleans and strings are refused."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SoakwatchError(f"{where}: expected a number, got {value!r}")
-    try:
-        number = float(value)
-    except OverflowError:
-        raise SoakwatchError(f"{where}: number too large") from None
-    if not math.isfinite(number):
-        raise SoakwatchError(f"{where}: expected a finite number, got {value!r}")
-    return number
+    """A finite number as a float, or ``None`` (missing/null); booleans and strings are refused."""
+    checked = optional_number(value, where)
+    return None if checked is None else float(checked)
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .decimals import exact_sum
+from .errors import SoakwatchError
+from .values import bounds as checked_bounds
+from .values import mapping, numbers, optional_number
 
 #: Parameter -> (min, max) the original runner clamped applied values to (FORMATS.md).
 DEFAULT_BOUNDS: Mapping[str, tuple[float, float]] = {
@@ -62,12 +65,16 @@ def propose_micro_tuning(
     raw steps and :func:`apply_tuning` clamps them to bounds.
     """
     del current_overrides  # the rules depend on the outcome, not on the inputs
+    summary = mapping(summary, "summary")
     drivers = summary.get("neg_edge_drivers") or []
+    if not isinstance(drivers, list | tuple) or not all(isinstance(d, str) for d in drivers):
+        raise SoakwatchError(f"summary neg_edge_drivers: expected a list of names, got {drivers!r}")
     slippage = _first_number(summary, "slippage_bps", "slippage_bps_p95")
     adverse = _first_number(summary, "adverse_bps", "adverse_bps_p95")
-    ratios = (summary.get("blocks") or {}).get("ratios") or {}
-    min_interval_pct = ratios.get("min_interval")
-    concurrency_pct = ratios.get("concurrency")
+    blocks = mapping(summary.get("blocks") or {}, "summary blocks")
+    ratios = mapping(blocks.get("ratios") or {}, "summary blocks.ratios")
+    min_interval_pct = optional_number(ratios.get("min_interval"), "summary ratio min_interval")
+    concurrency_pct = optional_number(ratios.get("concurrency"), "summary ratio concurrency")
 
     deltas: dict[str, float] = {}
     parts: list[str] = []
@@ -114,7 +121,7 @@ def propose_micro_tuning(
 
 def _first_number(summary: Mapping[str, Any], *keys: str) -> float | None:
     for key in keys:
-        value = summary.get(key)
+        value = optional_number(summary.get(key), f"summary {key}")
         if value is not None:
             return float(value)
     return None
@@ -133,11 +140,11 @@ def apply_tuning(
     """
     from .overrides import default_overrides
 
-    limits = DEFAULT_BOUNDS if bounds is None else bounds
+    limits = DEFAULT_BOUNDS if bounds is None else checked_bounds(bounds, "bounds")
     defaults = default_overrides()
-    new = dict(overrides)
+    new: dict[str, Any] = numbers(overrides, "overrides")
     clamped: list[str] = []
-    for key, delta in deltas.items():
+    for key, delta in numbers(deltas, "deltas").items():
         value = exact_sum(new.get(key, defaults.get(key, 0)), delta)
         if key in limits:
             low, high = limits[key]

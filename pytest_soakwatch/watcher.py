@@ -6,12 +6,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .errors import SoakwatchError
 from .files import dumps, upsert_list_entry, write_atomic
 from .kpi import Threshold
 from .markers import iteration_markers, print_line
 from .overrides import default_overrides
 from .summary import summarize_iteration
 from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuning
+from .values import numbers, whole_number
 
 TUNING_REPORT = "TUNING_REPORT.json"
 
@@ -64,7 +66,9 @@ def evaluate_iteration(
     defaults); ``next_overrides`` what the next one should run with (the
     advice applied within bounds when ``auto_tune``, else unchanged).
     """
+    whole_number(iteration_idx, "iteration", 1)
     overrides = default_overrides() if current_overrides is None else dict(current_overrides)
+    numbers(overrides, "current overrides")
     summary = summarize_iteration(artifacts_dir, thresholds)
     tuning = propose_micro_tuning(summary, overrides, rules)
     next_overrides = overrides
@@ -114,7 +118,11 @@ def process_iteration(
     if soak:
         record["soak"] = soak
     entry = report_entry(iteration_idx, record["summary"], record["tuning"])
-    write_iteration_files(Path(output_dir), iteration_idx, record, entry)
+    try:
+        write_iteration_files(Path(output_dir), iteration_idx, record, entry)
+    except OSError as exc:  # e.g. a file by the output directory's name
+        place = exc.filename or output_dir
+        raise SoakwatchError(f"{place}: cannot write ({exc.strerror or exc})") from None
     if print_markers:
         for line in iteration_markers(entry, soak):
             emit(line)

@@ -150,3 +150,16 @@ def test_custom_thresholds_replace_the_defaults():
     metrics = {"p95_latency_ms": 250.0, "net_bps": 4.0, "adverse_bps_p95": 99.0}
 
     assert evaluate_kpi(metrics, thresholds) == ("WARN", ["LATENCY", "EDGE"])
+
+
+def test_a_nan_metric_or_limit_is_refused_not_passed():
+    from pytest_soakwatch import SoakwatchError
+
+    with pytest.raises(
+        SoakwatchError, match=r"^metric net_bps: expected a finite number, got nan$"
+    ):
+        evaluate_kpi({"net_bps": float("nan")})
+    with pytest.raises(SoakwatchError, match=r"^threshold EDGE:x warn: expected a finite number"):
+        Threshold("EDGE:x", float("nan"), None)
+    with pytest.raises(SoakwatchError, match=r"^thresholds net_bps: expected a Threshold, got 5$"):
+        evaluate_kpi({"net_bps": 1.0}, {"net_bps": 5})  # type: ignore[dict-item]

@@ -247,3 +247,9 @@ def test_custom_bounds(tmp_path):
 def test_shipped_defaults_outside_custom_bounds_are_refused():
     with pytest.raises(SoakwatchError, match="tail_age_ms"):
         load_overrides(env={}, bounds={**DEFAULT_BOUNDS, "tail_age_ms": (0, 100)})
+
+
+def test_a_variable_that_is_not_text_is_refused():
+    with pytest.raises(SoakwatchError, match=rf"^{ENV_VAR}: expected text, got 5$"):
+        load_overrides(env={ENV_VAR: 5})  # type: ignore[dict-item]
+    assert load_overrides(env={ENV_VAR: None}).values == default_overrides()  # type: ignore[dict-item]

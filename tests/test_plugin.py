@@ -679,7 +679,7 @@ def test_node_id_selects_one_iteration_from_the_recorded_overrides(soak: pytest.
     result.assert_outcomes(passed=1)
     again = read_json(soak.path / OUT / "ITER_SUMMARY_3.json")
     assert again["overrides"] == recorded
-    assert again["overrides_source"] == "ITER_SUMMARY_2.json of the previous run"
+    assert again["overrides_source"] == "ITER_SUMMARY_2.json on disk"
     assert [e["iteration"] for e in read_json(soak.path / OUT / "TUNING_REPORT.json")] == [1, 2, 3]
 
 

@@ -1055,3 +1055,41 @@ def test_a_full_disk_under_the_simulator_breaks_the_iteration_in_one_line(
     )
     assert "pytest_soak_run_iteration raised" not in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
+
+
+def test_an_iteration_after_a_broken_one_starts_from_the_last_record_on_disk(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a new pytest-xdist worker does after a crash, and a later run of one iteration."""
+    soak.makeconftest(
+        """
+        import os
+        from pytest_soakwatch.simulator import simulate_iteration
+
+        def pytest_soak_run_iteration(iteration):
+            d = iteration.artifacts_dir
+            simulate_iteration(d, iteration.overrides, iteration=iteration.index)
+            if str(iteration.index) in os.environ.get("BREAK", "").split(","):
+                (d / "EDGE_REPORT.json").write_text("{")
+            return True
+        """
+    )
+    monkeypatch.setenv("BREAK", "2,3")
+    assert soak.runpytest("--soak-iterations=4", "--soak-auto-tune").ret == 1
+    out = soak.path / OUT
+    whole_run = read_json(out / "ITER_SUMMARY_4.json")
+    assert whole_run["overrides_source"] == "iteration 3 (unchanged: it broke)"
+    monkeypatch.delenv("BREAK")
+    result = soak.runpytest(
+        "--soak-iterations=4", "--soak-auto-tune", "soakwatch::default::iteration[4]"
+    )
+    assert result.ret == 0
+    alone = read_json(out / "ITER_SUMMARY_4.json")
+    assert (
+        alone["overrides"]
+        == whole_run["overrides"]
+        == read_json(out / "ITER_SUMMARY_1.json")["next_overrides"]
+    )
+    assert (
+        alone["overrides_source"] == "ITER_SUMMARY_1.json on disk (iterations 2-3 broke: no record)"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 from datetime import datetime
@@ -71,13 +72,48 @@ def test_unknown_scenario_names_the_known_ones(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"iteration": 0}, "mock iteration must be >= 1, got 0"),
-        ({"iteration": 1, "audit_lines": -1}, "mock audit_lines must be >= 0, got -1"),
+        (
+            {"iteration": 0},
+            "mock iteration: expected a whole number >= 1 and <= 1,000,000, got 0",
+        ),
+        (
+            {"iteration": 10**9},
+            "mock iteration: expected a whole number >= 1 and <= 1,000,000, got 1000000000",
+        ),
+        ({"iteration": True}, "mock iteration: expected a whole number, got True"),
+        ({"iteration": 1.5}, "mock iteration: expected a whole number, got 1.5"),
+        (
+            {"iteration": 1, "audit_lines": -1},
+            "mock audit_lines: expected a whole number >= 0, got -1",
+        ),
+        (
+            {"iteration": 1, "audit_lines": 2.5},
+            "mock audit_lines: expected a whole number, got 2.5",
+        ),
+        ({"iteration": 1, "scenario": ["calm"]}, "unknown mock scenario [[]'calm'[]] (known: *"),
+        (
+            {"iteration": 1, "overrides": {"base_spread_bps_delta": float("nan")}},
+            "mock overrides base_spread_bps_delta: expected a finite number, got nan",
+        ),
+        (
+            {"iteration": 1, "overrides": {"tail_age_ms": "620"}},
+            "mock overrides tail_age_ms: expected a number, got '620'",
+        ),
     ],
 )
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(SoakwatchError, match=message):
-        simulate_iteration(tmp_path, {}, **kwargs)
+    overrides = kwargs.pop("overrides", {})
+    with pytest.raises(SoakwatchError) as raised:
+        simulate_iteration(tmp_path / "it", overrides, **kwargs)
+    assert fnmatch.fnmatchcase(str(raised.value), message), str(raised.value)
+    assert not (tmp_path / "it").exists()
+
+
+def test_a_file_in_the_place_of_the_directory_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "it").write_text("")
+    with pytest.raises(SoakwatchError) as raised:
+        simulate_iteration(tmp_path / "it", {}, iteration=1)
+    assert str(raised.value).startswith(f"{tmp_path / 'it'}: the simulator cannot write (")
 
 
 def test_writes_the_four_artifacts_in_the_real_formats(tmp_path: Path) -> None:

@@ -217,7 +217,7 @@ def test_a_restarted_worker_goes_on_from_the_recorded_overrides(soak: pytest.Pyt
     out = soak.path / ROOT
     assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 2, 3]
     rerun = read_json(out / "ITER_SUMMARY_2.json")
-    assert rerun["overrides_source"] == "ITER_SUMMARY_1.json of the previous run"
+    assert rerun["overrides_source"] == "ITER_SUMMARY_1.json on disk"
 
 
 def test_runs_with_the_integrations_disabled(soak: pytest.Pytester) -> None:

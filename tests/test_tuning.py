@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import decimal
 import json
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from pytest_soakwatch import (
     DEFAULT_BOUNDS,
     DEFAULT_RULES,
+    SoakwatchError,
     TuningRules,
     apply_tuning,
     default_overrides,
@@ -398,3 +400,80 @@ def test_default_bounds_are_the_formats_table():
         "replace_rate_per_min": (200, 320),
         "tail_age_ms": (500, 800),
     }
+
+
+# --- values from a caller's own code --------------------------------------------------------
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: apply_tuning({}, {"base_spread_bps_delta": NAN}),
+            "deltas base_spread_bps_delta: expected a finite number, got nan",
+        ),
+        (
+            lambda: apply_tuning({}, {"base_spread_bps_delta": "0.02"}),
+            "deltas base_spread_bps_delta: expected a number, got '0.02'",
+        ),
+        (
+            lambda: apply_tuning({}, {"tail_age_ms": True}),
+            "deltas tail_age_ms: expected a number, got True",
+        ),
+        (
+            lambda: apply_tuning({"tail_age_ms": None}, {"tail_age_ms": 30}),
+            "overrides tail_age_ms: expected a number, got None",
+        ),
+        (lambda: apply_tuning({}, None), "deltas: expected a mapping, got NoneType"),
+        (
+            lambda: apply_tuning({}, {"tail_age_ms": 30}, {"tail_age_ms": (800, 500)}),
+            "bounds tail_age_ms: min 800 is above max 500",
+        ),
+        (
+            lambda: apply_tuning({}, {"tail_age_ms": 30}, {"tail_age_ms": (500,)}),
+            "bounds tail_age_ms: expected (min, max), got (500,)",
+        ),
+        (
+            lambda: apply_tuning({}, {"tail_age_ms": 30}, {"tail_age_ms": (NAN, 800)}),
+            "bounds tail_age_ms min: expected a finite number, got nan",
+        ),
+        (lambda: propose_micro_tuning(None), "summary: expected a mapping, got NoneType"),
+        (
+            lambda: propose_micro_tuning({"adverse_bps": NAN, "adverse_bps_p95": 50.0}),
+            "summary adverse_bps: expected a finite number, got nan",
+        ),
+        (
+            lambda: propose_micro_tuning({"adverse_bps": 10**400}),
+            "summary adverse_bps: number too large",
+        ),
+        (
+            lambda: propose_micro_tuning({"neg_edge_drivers": "not_slippage_bps_at_all"}),
+            "summary neg_edge_drivers: expected a list of names, got 'not_slippage_bps_at_all'",
+        ),
+        (
+            lambda: propose_micro_tuning({"blocks": {"ratios": {"min_interval": "50"}}}),
+            "summary ratio min_interval: expected a number, got '50'",
+        ),
+        (
+            lambda: propose_micro_tuning({"blocks": "x"}),
+            "summary blocks: expected a mapping, got str",
+        ),
+    ],
+)
+def test_a_value_that_would_give_a_quiet_wrong_result_is_refused(call, message):
+    with pytest.raises(SoakwatchError) as raised:
+        call()
+    assert str(raised.value) == message
+
+
+def test_sums_do_not_depend_on_the_callers_decimal_context():
+    with decimal.localcontext() as context:
+        context.prec = 1
+        context.traps[decimal.Inexact] = True
+        applied = apply_tuning({"base_spread_bps_delta": 0.14}, {"base_spread_bps_delta": 0.02})
+        assert applied["overrides"]["base_spread_bps_delta"] == 0.16
+        assert apply_tuning({"tail_age_ms": 620.5}, {"tail_age_ms": 30})["overrides"] == {
+            "tail_age_ms": 650.5
+        }

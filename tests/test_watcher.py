@@ -405,7 +405,7 @@ def test_failed_iteration_write_keeps_previous_summary(seed_iteration, tmp_path,
         raise OSError("disk gone")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match="disk gone"):
+    with pytest.raises(SoakwatchError, match=r"out: cannot write \(disk gone\)$"):
         run(1, seed_iteration, out, auto_tune=True)
 
     assert (out / "ITER_SUMMARY_1.json").read_bytes() == before
@@ -431,7 +431,7 @@ def test_report_stays_valid_when_the_disk_fills_midway(
     # report's update (an entry with advice, longer than the others) does not.
     resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) + 10, hard))
     try:
-        with pytest.raises(OSError, match="too large"):
+        with pytest.raises(SoakwatchError, match=r"cannot write \(File too large\)$"):
             process_iteration(iteration, seed_iteration, out, {}, print_markers=False)
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
@@ -500,3 +500,38 @@ def test_the_gate_message_keeps_a_reason_on_its_line() -> None:
         "KPI verdict FAIL after iteration 1: bad\\nline | kpi_gate | verdict=PASS |\\x07"
     )
     assert result.reasons == ["bad\nline | kpi_gate | verdict=PASS |\x07"]  # as recorded
+
+
+@pytest.mark.parametrize(
+    ("iteration", "message"),
+    [
+        (True, "iteration: expected a whole number, got True"),
+        ("7", "iteration: expected a whole number, got '7'"),
+        (1.5, "iteration: expected a whole number, got 1.5"),
+        (0, "iteration: expected a whole number >= 1, got 0"),
+        ("../../escaped", "iteration: expected a whole number, got '../../escaped'"),
+    ],
+)
+def test_process_iteration_refuses_an_odd_iteration_before_writing(
+    seed_iteration, tmp_path, iteration, message
+):
+    out = tmp_path / "out"
+    with pytest.raises(SoakwatchError) as raised:
+        run(iteration, seed_iteration, out)
+    assert str(raised.value) == message
+    assert not out.exists()
+    assert not (tmp_path / "escaped.json").exists()
+
+
+def test_process_iteration_refuses_odd_overrides(seed_iteration, tmp_path):
+    with pytest.raises(SoakwatchError) as raised:
+        process_iteration(1, seed_iteration, tmp_path / "out", {"tail_age_ms": float("nan")})
+    assert str(raised.value) == "current overrides tail_age_ms: expected a finite number, got nan"
+
+
+def test_a_soak_name_stays_on_its_marker_line(seed_iteration, tmp_path):
+    _, lines = run(1, seed_iteration, tmp_path / "out", soak="a\n| kpi_gate | verdict=PASS |")
+    assert all(line.startswith("| iter_watch | ") for line in lines)
+    assert lines[0].startswith(
+        "| iter_watch | SUMMARY | soak=a\\n| kpi_gate | verdict=PASS | iter=1 "
+    )

@@ -1,0 +1,73 @@
+"""Checks of the values handed to the library: a wrong one is a one-line :class:`SoakwatchError`.
+
+The library's callers pass numbers from files, variables and their own code.
+NaN compares false with everything (a NaN metric would pass every threshold),
+a bool is an int to Python, and a number as text adds like a string: each is
+refused here, naming where it came from, before it can give a quiet wrong result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import SoakwatchError
+
+
+def optional_number(value: Any, where: str) -> float | int | None:
+    """A finite int or float as given, or ``None`` (missing); anything else is an error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SoakwatchError(f"{where}: expected a number, got {value!r}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        raise SoakwatchError(f"{where}: number too large") from None
+    if not finite:
+        raise SoakwatchError(f"{where}: expected a finite number, got {value!r}")
+    return value
+
+
+def number(value: Any, where: str) -> float | int:
+    """A finite int or float; ``None`` is an error too."""
+    if value is None:
+        raise SoakwatchError(f"{where}: expected a number, got None")
+    checked = optional_number(value, where)
+    assert checked is not None
+    return checked
+
+
+def mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise SoakwatchError(f"{where}: expected a mapping, got {type(value).__name__}")
+    return value
+
+
+def numbers(values: Any, where: str) -> dict[str, float | int]:
+    """A mapping of names to finite numbers (overrides, deltas)."""
+    return {key: number(value, f"{where} {key}") for key, value in mapping(values, where).items()}
+
+
+def whole_number(value: Any, where: str, minimum: int, maximum: int | None = None) -> int:
+    """An int (not a bool) within ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SoakwatchError(f"{where}: expected a whole number, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        top = "" if maximum is None else f" and <= {maximum:,}"
+        raise SoakwatchError(f"{where}: expected a whole number >= {minimum}{top}, got {value}")
+    return value
+
+
+def bounds(values: Any, where: str) -> dict[str, tuple[float | int, float | int]]:
+    """Parameter -> ``(min, max)`` with finite numbers and ``min <= max``."""
+    checked: dict[str, tuple[float | int, float | int]] = {}
+    for key, pair in mapping(values, where).items():
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise SoakwatchError(f"{where} {key}: expected (min, max), got {pair!r}")
+        low, high = number(pair[0], f"{where} {key} min"), number(pair[1], f"{where} {key} max")
+        if low > high:
+            raise SoakwatchError(f"{where} {key}: min {low} is above max {high}")
+        checked[key] = (low, high)
+    return checked
