@@ -66,9 +66,11 @@ def evaluate_kpi(
     for metric, threshold in table.items():
         if not isinstance(threshold, Threshold):
             raise SoakwatchError(f"thresholds {metric}: expected a Threshold, got {threshold!r}")
-        value = optional_number(metrics.get(metric), f"metric {metric}")
-        if value is None:
-            continue
+        value = metrics.get(metric)
+        if type(value) is not float or value - value != 0.0:  # not a finite float: look closer
+            value = optional_number(value, f"metric {metric}")
+            if value is None:
+                continue
         level = VERDICTS.index(threshold.level(value))
         if level:
             reasons.append(threshold.reason)

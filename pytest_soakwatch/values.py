@@ -9,14 +9,23 @@ refused here, naming where it came from, before it can give a quiet wrong result
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from .errors import SoakwatchError
 
+#: The largest finite float: an int beyond it cannot be used as one.
+_LARGEST = sys.float_info.max
+
 
 def optional_number(value: Any, where: str) -> float | int | None:
     """A finite int or float as given, or ``None`` (missing); anything else is an error."""
+    kind = type(value)  # the common cases first: this runs for every number of an iteration
+    if kind is float and value - value == 0.0:  # inf - inf and nan - nan are nan
+        return value  # type: ignore[no-any-return]
+    if kind is int and -_LARGEST <= value <= _LARGEST:
+        return value  # type: ignore[no-any-return]
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -46,8 +55,15 @@ def mapping(value: Any, where: str) -> Mapping[str, Any]:
 
 
 def numbers(values: Any, where: str) -> dict[str, float | int]:
-    """A mapping of names to finite numbers (overrides, deltas)."""
-    return {key: number(value, f"{where} {key}") for key, value in mapping(values, where).items()}
+    """A mapping of names to finite numbers (overrides, deltas), as a new dict."""
+    checked = dict(mapping(values, where))
+    for key, value in checked.items():
+        kind = type(value)  # a plain finite number passes without a call (twice an iteration)
+        if not (kind is float and value - value == 0.0) and not (
+            kind is int and abs(value) <= _LARGEST
+        ):
+            number(value, f"{where} {key}")
+    return checked
 
 
 def whole_number(value: Any, where: str, minimum: int, maximum: int | None = None) -> int:
