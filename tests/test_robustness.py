@@ -412,6 +412,27 @@ def test_something_in_the_way_of_the_soaks_files_is_a_usage_error(
     ]
 
 
+def patched(module: str, name: str, replacement: str) -> str:
+    """A conftest that replaces ``pytest_soakwatch.MODULE.NAME`` for the run with the function
+    ``replacement`` defined by the code given (it may call ``real``), and puts it back after."""
+    return f"""
+import importlib
+from pytest_soakwatch.files import UnusableFile
+
+# the module the plugin uses (pytester may have left an older one on the package)
+target = importlib.import_module("pytest_soakwatch.{module}")
+real = target.{name}
+
+{replacement}
+
+def pytest_configure():
+    target.{name} = replacement
+
+def pytest_unconfigure():
+    target.{name} = real
+"""
+
+
 @pytest.mark.parametrize(
     ("error", "problem"),
     [
@@ -423,27 +444,12 @@ def test_something_in_the_way_of_the_soaks_files_is_a_usage_error(
 def test_a_report_that_cannot_be_written_fails_the_run_and_the_soak_goes_on(
     soak: pytest.Pytester, error: str, problem: str
 ) -> None:
-    soak.makeconftest(
-        f"""
-        import importlib
-        from pytest_soakwatch.files import UnusableFile
-
-        # the module the plugin uses (pytester may have left an older one on the package)
-        reporting = importlib.import_module("pytest_soakwatch.reporting")
-        real = reporting.upsert_list_entry
-
-        def disk_full_at_2(path, entry, key):
-            if entry["iteration"] == 2:
-                raise {error}
-            real(path, entry, key)
-
-        def pytest_configure():
-            reporting.upsert_list_entry = disk_full_at_2
-
-        def pytest_unconfigure():
-            reporting.upsert_list_entry = real
-        """
+    failing_at_2 = (
+        "def replacement(path, entry, key):\n"
+        f"    if entry['iteration'] == 2:\n        raise {error}\n"
+        "    real(path, entry, key)\n"
     )
+    soak.makeconftest(patched("reporting", "upsert_list_entry", failing_at_2))
     result = soak.runpytest("--soak-iterations=3", *MOCK)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=4, warnings=4)  # WARN: each iteration's, and the gate's
@@ -878,22 +884,30 @@ def test_a_check_alone_on_a_damaged_record_says_so_in_one_line(soak: pytest.Pyte
     assert "During handling" not in result.stdout.str()  # no exception chain
 
 
+#: A runner of the simulator that a test steers from the environment: ``STOP_AT=K`` stops at
+#: iteration K as Ctrl-C would, ``BREAK=K,L`` cuts those iterations' EDGE_REPORT.json short;
+#: every call is noted in calls.txt.
+SIMULATING_RUNNER = """
+import os
+from pathlib import Path
+from pytest_soakwatch.simulator import simulate_iteration
+
+def pytest_soak_run_iteration(iteration):
+    with Path(__file__).with_name("calls.txt").open("a") as calls:
+        calls.write(f"{iteration.index}\\n")
+    if os.environ.get("STOP_AT") == str(iteration.index):
+        raise KeyboardInterrupt
+    d = iteration.artifacts_dir
+    simulate_iteration(d, iteration.overrides, iteration=iteration.index)
+    if str(iteration.index) in os.environ.get("BREAK", "").split(","):
+        (d / "EDGE_REPORT.json").write_text("{")  # KPI_GATE.json stays
+    return True
+"""
+
+
 @pytest.mark.parametrize("option", ["--setup-plan", "--setup-only"])
 def test_setup_plan_and_setup_only_run_no_iteration(soak: pytest.Pytester, option: str) -> None:
-    soak.makeconftest(
-        """
-        from pathlib import Path
-        from pytest_soakwatch.simulator import simulate_iteration
-
-        def pytest_soak_run_iteration(iteration):
-            with Path(__file__).with_name("calls.txt").open("a") as calls:
-                calls.write(f"{iteration.index}\\n")
-            simulate_iteration(
-                iteration.artifacts_dir, iteration.overrides, iteration=iteration.index
-            )
-            return True
-        """
-    )
+    soak.makeconftest(SIMULATING_RUNNER)
     assert soak.runpytest("--soak-iterations=2").ret == 0
     out = soak.path / OUT
     before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
@@ -907,20 +921,7 @@ def test_setup_plan_and_setup_only_run_no_iteration(soak: pytest.Pytester, optio
 def test_a_fresh_soak_stopped_in_iteration_1_leaves_no_stale_record(
     soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    soak.makeconftest(
-        """
-        import os
-        from pytest_soakwatch.simulator import simulate_iteration
-
-        def pytest_soak_run_iteration(iteration):
-            if os.environ.get("STOP_AT") == str(iteration.index):
-                raise KeyboardInterrupt
-            simulate_iteration(
-                iteration.artifacts_dir, iteration.overrides, iteration=iteration.index
-            )
-            return True
-        """
-    )
+    soak.makeconftest(SIMULATING_RUNNER)
     assert soak.runpytest("--soak-iterations=3").ret == 0
     monkeypatch.setenv("STOP_AT", "1")
     stopped = soak.runpytest_subprocess("--soak-iterations=3")  # as Ctrl-C would
@@ -1000,19 +1001,7 @@ def test_a_damaged_report_cannot_forge_a_marker(soak: pytest.Pytester) -> None:
 
 
 def test_an_earlier_broken_last_iteration_shows_no_verdict(soak: pytest.Pytester) -> None:
-    soak.makeconftest(
-        """
-        import os
-        from pytest_soakwatch.simulator import simulate_iteration
-
-        def pytest_soak_run_iteration(iteration):
-            d = iteration.artifacts_dir
-            simulate_iteration(d, iteration.overrides, iteration=iteration.index)
-            if os.environ.get("BREAK") == str(iteration.index):
-                (d / "EDGE_REPORT.json").write_text("{")  # KPI_GATE.json stays
-            return True
-        """
-    )
+    soak.makeconftest(SIMULATING_RUNNER)
     os.environ["BREAK"] = "2"
     try:
         assert soak.runpytest("--soak-iterations=2").ret == pytest.ExitCode.TESTS_FAILED
@@ -1028,23 +1017,8 @@ def test_an_earlier_broken_last_iteration_shows_no_verdict(soak: pytest.Pytester
 def test_a_full_disk_under_the_simulator_breaks_the_iteration_in_one_line(
     soak: pytest.Pytester,
 ) -> None:
-    soak.makeconftest(
-        """
-        import importlib
-
-        simulator = importlib.import_module("pytest_soakwatch.simulator")
-        real = simulator.write_bytes
-
-        def full_disk(path, data):
-            raise OSError(28, "No space left on device")
-
-        def pytest_configure():
-            simulator.write_bytes = full_disk
-
-        def pytest_unconfigure():
-            simulator.write_bytes = real
-        """
-    )
+    full_disk = "def replacement(path, data):\n    raise OSError(28, 'No space left on device')\n"
+    soak.makeconftest(patched("simulator", "write_bytes", full_disk))
     result = soak.runpytest("--soak-iterations=1", *MOCK)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
@@ -1061,19 +1035,7 @@ def test_an_iteration_after_a_broken_one_starts_from_the_last_record_on_disk(
     soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What a new pytest-xdist worker does after a crash, and a later run of one iteration."""
-    soak.makeconftest(
-        """
-        import os
-        from pytest_soakwatch.simulator import simulate_iteration
-
-        def pytest_soak_run_iteration(iteration):
-            d = iteration.artifacts_dir
-            simulate_iteration(d, iteration.overrides, iteration=iteration.index)
-            if str(iteration.index) in os.environ.get("BREAK", "").split(","):
-                (d / "EDGE_REPORT.json").write_text("{")
-            return True
-        """
-    )
+    soak.makeconftest(SIMULATING_RUNNER)
     monkeypatch.setenv("BREAK", "2,3")
     assert soak.runpytest("--soak-iterations=4", "--soak-auto-tune").ret == 1
     out = soak.path / OUT
