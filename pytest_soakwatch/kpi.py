@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SoakwatchError
-from .values import optional_number
+from .values import mapping, optional_number
 
 VERDICTS = ("PASS", "WARN", "FAIL")
 
@@ -21,8 +21,20 @@ class Threshold:
     higher_is_worse: bool = True
 
     def __post_init__(self) -> None:
-        optional_number(self.warn, f"threshold {self.reason} warn")  # NaN would never be past
-        optional_number(self.fail, f"threshold {self.reason} fail")
+        if not isinstance(self.reason, str) or not isinstance(self.higher_is_worse, bool):
+            problem = "the reason must be text and higher_is_worse a bool"
+            raise SoakwatchError(f"threshold {self.reason!r}: {problem}")
+        warn = optional_number(self.warn, f"threshold {self.reason} warn")  # NaN: never past
+        fail = optional_number(self.fail, f"threshold {self.reason} fail")
+        backwards = warn is not None and fail is not None and (warn - fail) * self.sign > 0
+        if backwards:
+            side = "above" if self.higher_is_worse else "below"
+            raise SoakwatchError(f"threshold {self.reason}: warn {warn} is {side} fail {fail}")
+
+    @property
+    def sign(self) -> int:
+        """1 where higher is worse, -1 where lower is."""
+        return 1 if self.higher_is_worse else -1
 
     def level(self, value: float) -> str:
         """PASS, WARN or FAIL for ``value`` (limits are exclusive: equal is not past)."""
@@ -60,7 +72,8 @@ def evaluate_kpi(
     The verdict is the worst level reached; reasons list every metric past its
     WARN or FAIL limit, in threshold order.
     """
-    table = DEFAULT_THRESHOLDS if thresholds is None else thresholds
+    table = DEFAULT_THRESHOLDS if thresholds is None else mapping(thresholds, "thresholds")
+    metrics = mapping(metrics, "metrics")
     worst = 0
     reasons: list[str] = []
     for metric, threshold in table.items():

@@ -15,6 +15,8 @@ from typing import Any
 from .errors import SoakwatchError
 from .strictjson import loads_strict, read_json_object
 from .tuning import DEFAULT_BOUNDS
+from .values import bounds as checked_bounds
+from .values import mapping
 
 ENV_VAR = "MM_RUNTIME_OVERRIDES_JSON"
 SHIPPED = "default_overrides.json (shipped)"
@@ -45,9 +47,9 @@ def validate_overrides(
     bounds: Mapping[str, tuple[float, float]] | None = None,
 ) -> dict[str, float]:
     """Check known keys, plain finite numbers and bounds; raise naming source, key and value."""
-    limits = DEFAULT_BOUNDS if bounds is None else bounds
+    limits = DEFAULT_BOUNDS if bounds is None else checked_bounds(bounds, "bounds")
     checked: dict[str, float] = {}
-    for key, value in values.items():
+    for key, value in mapping(values, source).items():
         if key not in limits:
             known = ", ".join(sorted(limits))
             raise SoakwatchError(f"{source}: unknown override {key!r}={value!r} (known: {known})")
@@ -85,7 +87,7 @@ def load_overrides(
     values = validate_overrides(base, base_source, bounds)
     sources = dict.fromkeys(values, base_source)
 
-    raw = (os.environ if env is None else env).get(ENV_VAR) or ""
+    raw = (os.environ if env is None else mapping(env, "env")).get(ENV_VAR) or ""
     if not isinstance(raw, str):
         raise SoakwatchError(f"{ENV_VAR}: expected text, got {raw!r}")
     raw = raw.strip()

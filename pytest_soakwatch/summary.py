@@ -12,7 +12,7 @@ from .audit import count_reasons
 from .errors import SoakwatchError
 from .kpi import VERDICTS, Threshold, evaluate_kpi
 from .strictjson import read_json_object
-from .values import optional_number
+from .values import mapping, optional_number
 
 EDGE_REPORT = "EDGE_REPORT.json"
 KPI_GATE = "KPI_GATE.json"
@@ -175,6 +175,8 @@ def summarize_iteration(
     audit.jsonl are used when present. Raises :class:`SoakwatchError` for any
     malformed file.
     """
+    if thresholds is not None:
+        mapping(thresholds, "thresholds")
     # normalised once (a Path already is), then joined as text
     directory = os.fspath(artifacts_dir if isinstance(artifacts_dir, Path) else Path(artifacts_dir))
     listing = _listing(directory)

@@ -9,7 +9,7 @@ from typing import Any
 from .decimals import exact_sum
 from .errors import SoakwatchError
 from .values import bounds as checked_bounds
-from .values import mapping, numbers, optional_number
+from .values import mapping, number, numbers, optional_number
 
 #: Parameter -> (min, max) the original runner clamped applied values to (FORMATS.md).
 DEFAULT_BOUNDS: Mapping[str, tuple[float, float]] = {
@@ -37,6 +37,10 @@ class TuningRules:
     min_interval_step_ms: int = 10
     concurrency_block_pct: float = 30.0
     replace_rate_step: int = -30
+
+    def __post_init__(self) -> None:
+        for name in self.field_names():  # a NaN limit would never fire, a bool step adds 1
+            number(getattr(self, name), f"tuning rule {name}")
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -66,6 +70,8 @@ def propose_micro_tuning(
     """
     del current_overrides  # the rules depend on the outcome, not on the inputs
     summary = mapping(summary, "summary")
+    if not isinstance(rules, TuningRules):
+        raise SoakwatchError(f"rules: expected TuningRules, got {rules!r}")
     drivers = summary.get("neg_edge_drivers") or []
     if not isinstance(drivers, list | tuple) or not all(isinstance(d, str) for d in drivers):
         raise SoakwatchError(f"summary neg_edge_drivers: expected a list of names, got {drivers!r}")
@@ -146,6 +152,8 @@ def apply_tuning(
     clamped: list[str] = []
     for key, delta in numbers(deltas, "deltas").items():
         value = exact_sum(new.get(key, defaults.get(key, 0)), delta)
+        if type(value) is float and value - value != 0.0:
+            raise SoakwatchError(f"overrides {key}: {new.get(key)} + {delta} is too large")
         if key in limits:
             low, high = limits[key]
             held = min(max(value, low), high)

@@ -16,6 +16,8 @@ from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuni
 from .values import numbers, whole_number
 
 TUNING_REPORT = "TUNING_REPORT.json"
+#: The highest iteration the library takes (a million 30-minute iterations last 57 years).
+MAX_ITERATION = 1_000_000
 
 
 def iter_summary_name(iteration: int) -> str:
@@ -66,9 +68,9 @@ def evaluate_iteration(
     defaults); ``next_overrides`` what the next one should run with (the
     advice applied within bounds when ``auto_tune``, else unchanged).
     """
-    whole_number(iteration_idx, "iteration", 1)
-    overrides = default_overrides() if current_overrides is None else dict(current_overrides)
-    numbers(overrides, "current overrides")
+    whole_number(iteration_idx, "iteration", 1, MAX_ITERATION)
+    given = current_overrides
+    overrides = default_overrides() if given is None else numbers(given, "current overrides")
     summary = summarize_iteration(artifacts_dir, thresholds)
     tuning = propose_micro_tuning(summary, overrides, rules)
     next_overrides = overrides
@@ -106,6 +108,8 @@ def process_iteration(
     ITER_SUMMARY_N.json and its TUNING_REPORT.json entry into ``output_dir``,
     emits the markers and returns the record.
     """
+    if soak is not None and not isinstance(soak, str):
+        raise SoakwatchError(f"soak: expected a name, got {soak!r}")
     record = evaluate_iteration(
         iteration_idx,
         artifacts_dir,

@@ -163,3 +163,31 @@ def test_a_nan_metric_or_limit_is_refused_not_passed():
         Threshold("EDGE:x", float("nan"), None)
     with pytest.raises(SoakwatchError, match=r"^thresholds net_bps: expected a Threshold, got 5$"):
         evaluate_kpi({"net_bps": 1.0}, {"net_bps": 5})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Threshold("EDGE:x", 6.0, 4.0), "threshold EDGE:x: warn 6.0 is above fail 4.0"),
+        (
+            lambda: Threshold("EDGE:y", 2.0, 3.0, higher_is_worse=False),
+            "threshold EDGE:y: warn 2.0 is below fail 3.0",
+        ),
+        (
+            lambda: Threshold(None, 1.0, 2.0),  # type: ignore[arg-type]
+            "threshold None: the reason must be text and higher_is_worse a bool",
+        ),
+        (
+            lambda: Threshold("EDGE:z", 1.0, 2.0, higher_is_worse="no"),  # type: ignore[arg-type]
+            "threshold 'EDGE:z': the reason must be text and higher_is_worse a bool",
+        ),
+        (lambda: evaluate_kpi({}, [1]), "thresholds: expected a mapping, got list"),  # type: ignore[arg-type]
+        (lambda: evaluate_kpi(None), "metrics: expected a mapping, got NoneType"),  # type: ignore[arg-type]
+    ],
+)
+def test_odd_thresholds_and_metrics_are_refused(make, message):
+    from pytest_soakwatch import SoakwatchError
+
+    with pytest.raises(SoakwatchError) as raised:
+        make()
+    assert str(raised.value) == message

@@ -15,7 +15,9 @@ from pytest_soakwatch import (
     TuningRules,
     apply_tuning,
     default_overrides,
+    load_overrides,
     propose_micro_tuning,
+    validate_overrides,
 )
 
 SLIPPAGE_PART = "slippage_bps=3.50 (driver) → widen spread +0.02, tail +30ms"
@@ -460,6 +462,29 @@ NAN = float("nan")
             lambda: propose_micro_tuning({"blocks": "x"}),
             "summary blocks: expected a mapping, got str",
         ),
+        (
+            lambda: TuningRules(spread_step=True),
+            "tuning rule spread_step: expected a number, got True",
+        ),
+        (
+            lambda: TuningRules(adverse_limit_bps=NAN),
+            "tuning rule adverse_limit_bps: expected a finite number, got nan",
+        ),
+        (lambda: propose_micro_tuning({}, rules=None), "rules: expected TuningRules, got None"),
+        (
+            lambda: apply_tuning({"x": 1.7e308}, {"x": 1.7e308}, {}),
+            "overrides x: 1.7e+308 + 1.7e+308 is too large",
+        ),
+        (
+            lambda: validate_overrides({"tail_age_ms": 620}, "f", {"tail_age_ms": (NAN, 900)}),
+            "bounds tail_age_ms min: expected a finite number, got nan",
+        ),
+        (
+            lambda: validate_overrides({"tail_age_ms": 620}, "f", {"tail_age_ms": (800, 500)}),
+            "bounds tail_age_ms: min 800 is above max 500",
+        ),
+        (lambda: validate_overrides(None, "f"), "f: expected a mapping, got NoneType"),
+        (lambda: load_overrides(env=["x"]), "env: expected a mapping, got list"),
     ],
 )
 def test_a_value_that_would_give_a_quiet_wrong_result_is_refused(call, message):

@@ -508,7 +508,12 @@ def test_the_gate_message_keeps_a_reason_on_its_line() -> None:
         (True, "iteration: expected a whole number, got True"),
         ("7", "iteration: expected a whole number, got '7'"),
         (1.5, "iteration: expected a whole number, got 1.5"),
-        (0, "iteration: expected a whole number >= 1, got 0"),
+        (0, "iteration: expected a whole number >= 1 and <= 1,000,000, got 0"),
+        (
+            10**40,
+            "iteration: expected a whole number >= 1 and <= 1,000,000, "
+            "got a number of more than 30 digits",
+        ),
         ("../../escaped", "iteration: expected a whole number, got '../../escaped'"),
     ],
 )
@@ -535,3 +540,30 @@ def test_a_soak_name_stays_on_its_marker_line(seed_iteration, tmp_path):
     assert lines[0].startswith(
         "| iter_watch | SUMMARY | soak=a\\n| kpi_gate | verdict=PASS | iter=1 "
     )
+
+
+def test_a_number_too_long_to_print_is_described():
+    from pytest_soakwatch.values import whole_number
+
+    with pytest.raises(SoakwatchError) as raised:
+        whole_number(10**5000, "iteration", 1, 10)  # str() of it would raise ValueError
+    assert str(raised.value) == (
+        "iteration: expected a whole number >= 1 and <= 10, got a number of more than 30 digits"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"current_overrides": [1]}, "current overrides: expected a mapping, got list"),
+        ({"soak": 5}, "soak: expected a name, got 5"),
+    ],
+)
+def test_process_iteration_refuses_odd_arguments_before_writing(
+    seed_iteration, tmp_path, kwargs, message
+):
+    out = tmp_path / "out"
+    with pytest.raises(SoakwatchError) as raised:
+        process_iteration(1, seed_iteration, out, **kwargs)
+    assert str(raised.value) == message
+    assert not out.exists()
