@@ -67,16 +67,25 @@ def _unrecordable(adjusted: dict[str, Any], entry: dict[str, Any]) -> str | None
     return None
 
 
-def say(config: pytest.Config, line: str) -> None:
-    """A problem's line on the terminal, a line of its own (also after ``-q``'s progress)."""
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is None:
-        return
+def _start_a_line(terminal: Any) -> Any:
+    """Make the next write start a line of its own; the terminal's writer, if it has one.
+
+    After an item's location (default verbosity) pytest knows its line is open;
+    under ``-q`` it leaves its line of progress dots open without knowing.
+    """
     terminal.ensure_newline()
     writer = getattr(terminal, "_tw", None)
     if writer is not None and writer.width_of_current_line > 0:
         terminal.write("\n")
-    terminal.write_line(line, red=True)
+    return writer
+
+
+def say(config: pytest.Config, line: str) -> None:
+    """A problem's line on the terminal, a line of its own."""
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        _start_a_line(terminal)
+        terminal.write_line(line, red=True)
 
 
 def _free_name(path: Path) -> Path:
@@ -150,10 +159,8 @@ class SoakReporter:
         """
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            terminal.ensure_newline()  # after the item's location (default verbosity)
-            writer = getattr(terminal, "_tw", None)
-            after_progress = writer is not None and writer.width_of_current_line > 0
-            text = "\n" * after_progress + "\n".join(lines) + "\n"
+            writer = _start_a_line(terminal)
+            text = "\n".join(lines) + "\n"
             # escaped here: pytest would escape a text it cannot encode whole, newlines included
             encoding = getattr(getattr(writer, "_file", None), "encoding", None)
             terminal.write(showable(text, encoding))
