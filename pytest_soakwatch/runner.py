@@ -275,16 +275,23 @@ def _fresh_directory(path: Path) -> None:
         ) from None
 
 
+#: What a soak keeps in its output directory under these names.
+_OWN_PLACES = {
+    TUNING_REPORT: "a file",
+    LOG_NAME: "a file",
+    "artifacts": "a directory",
+    "iterations": "a directory",
+}
+
+
 def check_output(out: Path) -> None:
     """Refuse, before anything runs, an output directory holding something in the way of the
     soak's own files (a directory named TUNING_REPORT.json, a file named iterations)."""
     if out.exists() and not out.is_dir():
         raise pytest.UsageError(f"soakwatch: {out} exists and is not a directory")
-    kinds = {TUNING_REPORT: "a file", LOG_NAME: "a file", "artifacts": "a directory"}
-    kinds["iterations"] = "a directory"
-    for name, kind in kinds.items():
+    for name, kind in _OWN_PLACES.items():
         path = out / name
-        if path.exists() and (path.is_file() if kind == "a file" else path.is_dir()) is False:
+        if path.exists() and not (path.is_file() if kind == "a file" else path.is_dir()):
             raise pytest.UsageError(
                 f"soakwatch: {path} is in the way: the soak keeps {kind} there "
                 "(remove it, or choose another --soak-out)"
