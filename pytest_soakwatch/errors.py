@@ -34,8 +34,13 @@ class RunnerError(Exception):
                 f"{part}" in frame.filename.replace("\\", "/").split("/") for part in internal
             )
         ]
+        from .markers import one_line
+
         self.hook = hook
-        self.summary = "".join(traceback.format_exception_only(type(cause), cause)).strip()
+        # one line: a message's own line break must not start a line (a forged marker)
+        self.summary = one_line(
+            "".join(traceback.format_exception_only(type(cause), cause)).strip()
+        )
         detail = "".join(traceback.format_list(frames))
         super().__init__(f"{hook} raised:\n{detail}{self.summary}")
 

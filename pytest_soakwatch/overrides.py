@@ -16,7 +16,7 @@ from .errors import SoakwatchError
 from .strictjson import loads_strict, read_json_object
 from .tuning import DEFAULT_BOUNDS
 from .values import bounds as checked_bounds
-from .values import mapping
+from .values import mapping, shown
 
 ENV_VAR = "MM_RUNTIME_OVERRIDES_JSON"
 SHIPPED = "default_overrides.json (shipped)"
@@ -52,17 +52,19 @@ def validate_overrides(
     for key, value in mapping(values, source).items():
         if key not in limits:
             known = ", ".join(sorted(limits))
-            raise SoakwatchError(f"{source}: unknown override {key!r}={value!r} (known: {known})")
+            raise SoakwatchError(
+                f"{source}: unknown override {key!r}={shown(value)} (known: {known})"
+            )
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SoakwatchError(f"{source}: override {key!r} must be a number, got {value!r}")
+            raise SoakwatchError(f"{source}: override {key!r} must be a number, got {shown(value)}")
         if isinstance(value, int) and abs(value) > 2**53:
-            raise SoakwatchError(f"{source}: override {key!r}={value!r} is too large")
+            raise SoakwatchError(f"{source}: override {key!r}={shown(value)} is too large")
         if not math.isfinite(value):
-            raise SoakwatchError(f"{source}: override {key!r} must be finite, got {value!r}")
+            raise SoakwatchError(f"{source}: override {key!r} must be finite, got {shown(value)}")
         low, high = limits[key]
         if not low <= value <= high:
             raise SoakwatchError(
-                f"{source}: override {key!r}={value!r} is outside its bounds [{low}, {high}]"
+                f"{source}: override {key!r}={shown(value)} is outside its bounds [{low}, {high}]"
             )
         checked[key] = value
     return checked

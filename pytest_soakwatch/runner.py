@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import shutil
 from collections.abc import Mapping
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .errors import RunnerError, SoakwatchError
+from .errors import RUN_HOOK, RunnerError, SoakwatchError
 from .files import dumps, read_json_list, replace_file, write_atomic
 from .gate import Outcome
 from .iteration import SoakIteration
@@ -169,7 +170,9 @@ class SoakRunner:
                 (out / "artifacts" / name).unlink(missing_ok=True)
             if (out / "iterations").is_dir():
                 for path in (out / "iterations").iterdir():
-                    if _is_number(path.name) and path.is_dir():
+                    if _is_number(path.name) and path.is_symlink():  # a runner's link
+                        path.unlink()
+                    elif _is_number(path.name) and path.is_dir():
                         shutil.rmtree(path)
         except OSError as exc:  # e.g. a reader holding a file on Windows
             problem = f"cannot remove what the last run left ({exc.strerror or exc})"
@@ -200,10 +203,17 @@ class SoakRunner:
             _fresh_directory(artifacts_dir)
             try:
                 handled = self.hook.pytest_soak_run_iteration(iteration=iteration)
-            except SoakwatchError:  # said in one line already (the simulator's, say)
-                raise
-            except Exception as exc:
+            except (SoakwatchError, KeyboardInterrupt, pytest.exit.Exception):
+                raise  # said in one line already (the simulator's, say); or: stop, as asked
+            except BaseException as exc:  # sys.exit() and pytest.fail() too: the runner failed
                 raise RunnerError(exc) from exc
+            if inspect.iscoroutine(handled) or inspect.isgenerator(handled):
+                handled.close()  # never started: no "never awaited" warning
+                kind = "a coroutine" if inspect.iscoroutine(handled) else "a generator"
+                raise SoakwatchError(
+                    f"{RUN_HOOK} returned {kind}: the hook must run the iteration itself "
+                    "(pytest does not await an async def hook)"
+                )
             if handled is None:
                 pytest.fail(
                     f"nothing ran soak {self.spec.name!r} iteration {index}: pass --soak-mock, "
@@ -248,7 +258,9 @@ class SoakRunner:
         summary, tuning = copy.deepcopy((record["summary"], record["tuning"]))
         try:
             hook(iteration=iteration, summary=summary, tuning=tuning)
-        except Exception as exc:
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            raise
+        except BaseException as exc:  # sys.exit() and pytest.fail() too
             raise RunnerError(exc, "pytest_soak_iteration_done") from exc
 
     def _forget_before(self, index: int) -> None:
@@ -267,7 +279,10 @@ def _fresh_directory(path: Path) -> None:
         try:
             path.mkdir(parents=True)
         except FileExistsError:
-            shutil.rmtree(path)
+            if path.is_symlink():  # a runner's link to its own directory
+                path.unlink()
+            else:
+                shutil.rmtree(path)
             path.mkdir()
     except OSError as exc:  # e.g. a file by that name
         raise SoakwatchError(
@@ -362,10 +377,11 @@ def mirror_latest(
             continue
         staged = target / f".{name}.new"
         staged.unlink(missing_ok=True)
+        real = os.path.realpath(origin)  # a runner's (relative) link: the file it points to
         try:
-            os.link(origin, staged)
+            os.link(real, staged)
         except OSError:
-            shutil.copyfile(origin, staged)
+            shutil.copyfile(real, staged)
         replace_file(staged, link)
     if with_verdict and summary is not None and summary.get("kpi_source") == "computed":
         gate = {

@@ -168,6 +168,7 @@ def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
 
 
 #: No "-": pytest joins parameter ids with it, and a test's id must name its soak unambiguously.
+MAX_NAME = 100
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 #: Names Windows gives to devices, with any extension: no directory can have them there.
 _DEVICES = frozenset(
@@ -177,6 +178,8 @@ _DEVICES = frozenset(
 
 def _unusable_as_directory(name: str) -> str | None:
     """Why ``name`` cannot name the soak's directory on every platform, if it cannot."""
+    if len(name) > MAX_NAME:  # file systems take 255 bytes: ITER_SUMMARY_N.json's room too
+        return f"is longer than {MAX_NAME} characters"
     if name.startswith(".") or name.endswith("."):  # "..", a hidden directory, or one Windows
         return "starts or ends with '.'"  # would strip the dot from
     if name.split(".")[0].lower() in _DEVICES:
@@ -215,8 +218,8 @@ def _soaks(
 
 def _path(value: Any, source: str, base: Path) -> Path:
     text = str(value).strip()
-    if not text:
-        raise pytest.UsageError(f"{source}: expected a path, got an empty value")
+    if not text or "\0" in text:
+        raise pytest.UsageError(f"{source}: expected a path, got {value!r}")
     return base / text
 
 

@@ -19,10 +19,13 @@ from .errors import SoakwatchError
 _LARGEST = sys.float_info.max
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """``repr(value)``, short: a huge int's digits are not printed (Python refuses past 4300)."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
-        return "a number of more than 30 digits"
+        if value.bit_length() > 13_000:  # about 3,900 digits
+            return "a number of thousands of digits"
+        digits = str(value)
+        return f"{digits[:20]}... ({len(digits.lstrip('-'))} digits)"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -37,13 +40,13 @@ def optional_number(value: Any, where: str) -> float | int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SoakwatchError(f"{where}: expected a number, got {_shown(value)}")
+        raise SoakwatchError(f"{where}: expected a number, got {shown(value)}")
     try:
         finite = math.isfinite(value)
     except OverflowError:  # an int too large for a float
         raise SoakwatchError(f"{where}: number too large") from None
     if not finite:
-        raise SoakwatchError(f"{where}: expected a finite number, got {_shown(value)}")
+        raise SoakwatchError(f"{where}: expected a finite number, got {shown(value)}")
     return value
 
 
@@ -77,11 +80,11 @@ def numbers(values: Any, where: str) -> dict[str, float | int]:
 def whole_number(value: Any, where: str, minimum: int, maximum: int | None = None) -> int:
     """An int (not a bool) within ``[minimum, maximum]``."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SoakwatchError(f"{where}: expected a whole number, got {_shown(value)}")
+        raise SoakwatchError(f"{where}: expected a whole number, got {shown(value)}")
     if value < minimum or (maximum is not None and value > maximum):
         top = "" if maximum is None else f" and <= {maximum:,}"
-        shown = _shown(value)
-        raise SoakwatchError(f"{where}: expected a whole number >= {minimum}{top}, got {shown}")
+        got = shown(value)
+        raise SoakwatchError(f"{where}: expected a whole number >= {minimum}{top}, got {got}")
     return value
 
 
