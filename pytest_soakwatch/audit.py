@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
 BLOCK_SIZE = 1024 * 1024
+#: Real lines are a few hundred bytes; one past this is not a line (a file preallocated with
+#: zeros, say) and would have to be held whole.
+MAX_LINE = 16 * 1024 * 1024
 #: Files at least this large are read by two processes (where there are two cores and the
 #: second process can be forked).
 PARALLEL_MIN_BYTES = 64 * 1024 * 1024
@@ -141,6 +144,9 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
                 last = block.rfind(b"\n")
                 if last < 0:
                     pending.append(block)
+                    if sum(map(len, pending)) > MAX_LINE:
+                        problem = f"longer than {MAX_LINE // 2**20} MiB (no line break)"
+                        return _Part(dict(counts), lines, False, (lines + 1, problem))
                     continue
                 lo = 0
                 if pending:
@@ -167,11 +173,14 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
 
 
 def _split(path: str, size: int) -> int:
-    """A line start near the middle of the file."""
-    with open(path, "rb") as stream:
+    """A line start near the middle of the file (its end, if no line starts after the middle)."""
+    with open(path, "rb", buffering=0) as stream:
         stream.seek(size // 2)
-        stream.readline()
-        return stream.tell()
+        while block := stream.read(BLOCK_SIZE):  # a block at a time: a line may be huge
+            end = block.find(b"\n")
+            if end >= 0:
+                return stream.tell() - len(block) + end + 1
+        return size
 
 
 def _fork_context() -> BaseContext | None:

@@ -7,6 +7,7 @@ file. ``O_BINARY`` keeps Windows from translating newlines.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -15,13 +16,21 @@ _READ = os.O_RDONLY | _BINARY
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY
 
 
-def read_bytes(path: Path | str) -> bytes:
-    """The file's contents (raises ``OSError`` like ``Path.read_bytes``)."""
+class TooLarge(OSError):
+    """A file past the size its reader takes: a sparse or runaway file, not data."""
+
+
+def read_bytes(path: Path | str, limit: int | None = None) -> bytes:
+    """The file's contents (raises ``OSError`` like ``Path.read_bytes``; :class:`TooLarge`
+    for a file of more than ``limit`` bytes, before reading it)."""
     fd = os.open(path, _READ)
     try:
         chunks = []
+        found = os.fstat(fd).st_size
+        if limit is not None and found > limit:
+            raise TooLarge(errno.EFBIG, f"larger than {limit // 2**20} MiB")
         # one read for the file, one to see its end (at least 64 KiB: /proc reports size 0)
-        size = max(os.fstat(fd).st_size + 1, 64 * 1024)
+        size = max(found + 1, 64 * 1024)
         while chunk := os.read(fd, size):
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -46,9 +46,13 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
     return any((parent / mark).is_file() for mark in SOAK_OUTPUT_MARKS) or None
 
 
+#: Options that list what pytest has and run nothing: a soak's settings do not matter there.
+_LISTINGS = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soakwatch: an item of a soak (added by pytest-soakwatch)")
-    if not options.is_requested(config):
+    if not options.is_requested(config) or any(config.getoption(o, False) for o in _LISTINGS):
         return
     from .settings import resolve
     from .soak import SoakPlugin

@@ -22,6 +22,8 @@ from .fsio import read_bytes
 
 #: Real artifacts nest four levels deep; anything past this is not an artifact.
 MAX_DEPTH = 64
+#: Real artifacts are a few KB; a JSON file past this is not one (and would fill the memory).
+MAX_BYTES = 64 * 1024 * 1024
 
 BOM = "\ufeff"
 
@@ -193,7 +195,7 @@ def loads_strict(text: str | bytes, source: str) -> Any:
 def read_json_object(path: Path | str) -> dict[str, Any]:
     """Read a file that must hold one JSON object."""
     try:
-        data = read_bytes(path)
+        data = read_bytes(path, MAX_BYTES)
     except FileNotFoundError:
         raise SoakwatchError(f"{path}: file not found") from None
     except OSError as exc:

@@ -279,3 +279,22 @@ def test_memory_does_not_grow_with_file_size(tmp_path, monkeypatch):
 
     assert result.counts == {"min_interval": repeats, "allowed": 3 * repeats}
     assert peak < 32 * block  # a few blocks' worth, far below the 4 MB file
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_line_without_end_is_an_error_before_it_fills_the_memory(
+    tmp_path, monkeypatch, processes
+):
+    """A file preallocated with zeros: one "line" as long as the file."""
+    from pytest_soakwatch import audit
+
+    monkeypatch.setattr(audit, "BLOCK_SIZE", 64 * 1024)
+    monkeypatch.setattr(audit, "MAX_LINE", 2**20)
+    monkeypatch.setattr(audit, "PARALLEL_MIN_BYTES", 0)
+    path = tmp_path / "audit.jsonl"
+    path.write_text(ORIGIN_ALLOWED + "\n")
+    with path.open("r+b") as stream:
+        stream.truncate(3 * 2**20)  # sparse: zeros after the first line
+    with pytest.raises(SoakwatchError) as raised:
+        audit.count_reasons(path, processes=processes)
+    assert str(raised.value) == f"{path}: line 2: longer than 1 MiB (no line break)"

@@ -1055,3 +1055,110 @@ def test_an_iteration_after_a_broken_one_starts_from_the_last_record_on_disk(
     assert (
         alone["overrides_source"] == "ITER_SUMMARY_1.json on disk (iterations 2-3 broke: no record)"
     )
+
+
+@pytest.mark.parametrize(
+    ("call", "summary"),
+    [
+        ("sys.exit(2)", "SystemExit: 2"),
+        ('pytest.fail("the bot failed")', "Failed: the bot failed"),
+        ('pytest.skip("not today")', "Skipped: not today"),
+    ],
+)
+@pytest.mark.parametrize("hook", ["pytest_soak_run_iteration", "pytest_soak_iteration_done"])
+def test_a_hook_ending_the_iteration_another_way_breaks_it_in_one_line(
+    soak: pytest.Pytester, hook: str, call: str, summary: str
+) -> None:
+    runs = hook == "pytest_soak_run_iteration"  # else it observes the simulator's iterations
+    soak.makeconftest(
+        "import sys, pytest\nfrom pytest_soakwatch.simulator import simulate_iteration\n\n"
+        f"def {hook}(iteration, **kwargs):\n"
+        f"    if iteration.index == 1:\n        {call}\n"
+        + (
+            "    simulate_iteration(iteration.artifacts_dir, {}, iteration=iteration.index)\n"
+            "    return True\n"
+            if runs
+            else ""
+        )
+    )
+    result = soak.runpytest("--soak-iterations=2", *([] if runs else MOCK))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(errors=1, passed=2, warnings=2)
+    who = "the runner" if hook == "pytest_soak_run_iteration" else hook
+    log = (soak.path / OUT / "soakwatch.log").read_text(encoding="utf-8")
+    assert f"| iter_watch | ERROR | iter=1 {who} raised {summary} |" in log
+    assert len(result.outlines) < 60
+
+
+def test_pytest_exit_in_a_runner_stops_the_run(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        "import pytest\n\ndef pytest_soak_run_iteration(iteration):\n"
+        '    pytest.exit("stop here", returncode=7)\n'
+    )
+    result = soak.runpytest("--soak-iterations=2")
+    assert result.ret == 7
+
+
+def test_an_async_runner_is_named(soak: pytest.Pytester) -> None:
+    soak.makeconftest("async def pytest_soak_run_iteration(iteration):\n    return True\n")
+    result = soak.runpytest("--soak-iterations=1")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "ERROR soakwatch::default::iteration[[]1[]] - Failed: pytest_soak_run_iteration "
+            "returned a coroutine: the hook must run the iteration itself*"
+        ]
+    )
+    assert "never awaited" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need a privilege there")
+def test_artifacts_written_as_relative_links_are_shown_as_files(soak: pytest.Pytester) -> None:
+    soak.makeconftest(
+        """
+        import os
+        from pathlib import Path
+        from pytest_soakwatch.simulator import simulate_iteration
+
+        def pytest_soak_run_iteration(iteration):
+            d = iteration.artifacts_dir
+            simulate_iteration(d / "run", iteration.overrides, iteration=iteration.index)
+            for name in os.listdir(d / "run"):
+                (d / name).symlink_to(os.path.join("run", name))
+            once = Path(__file__).with_name("linked")
+            if not once.exists():  # and a directory left as a link to another place
+                once.touch()
+                (d.parent / "9").symlink_to(d / "run")
+            return True
+        """
+    )
+    assert soak.runpytest("--soak-iterations=2").ret == 0
+    shown = soak.path / OUT / "artifacts" / "KPI_GATE.json"
+    assert read_json(shown)["verdict"] == "WARN"
+    assert not shown.is_symlink()
+    assert soak.runpytest("--soak-iterations=2").ret == 0  # the link in iterations/ is removed
+    assert not (soak.path / OUT / "iterations" / "9").exists()
+
+
+def test_a_soak_name_too_long_for_a_file_system_is_a_usage_error(soak: pytest.Pytester) -> None:
+    result = soak.runpytest("--soak-iterations=1", *MOCK, "--soak-name=" + "a" * 101)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --soak-name: soak name 'aaa*' is longer than 100 *"])
+
+
+def test_a_nul_in_a_path_setting_is_a_usage_error(soak: pytest.Pytester) -> None:
+    soak.makeini("[pytest]\nsoak_overrides = x\0y\n")  # a command line cannot carry a NUL
+    result = soak.runpytest("--soak-iterations=1", *MOCK)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: ini soak_overrides: expected a path, got 'x\\x00y'"])
+
+
+def test_listing_options_work_with_any_soak_setting(
+    soak: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOAKWATCH_ITERATIONS", "abc")
+    assert soak.runpytest("--help").ret == 0
+    monkeypatch.setenv("SOAKWATCH_ITERATIONS", "2")  # and no runner
+    result = soak.runpytest("--fixtures")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["soak_summary -- *"])

@@ -235,3 +235,15 @@ def test_read_json_object_names_what_the_top_level_was(tmp_path, text, kind):
         read_json_object(path)
 
     assert str(excinfo.value) == f"{path}: expected a JSON object at the top level, got {kind}"
+
+
+def test_a_json_artifact_too_large_to_be_one_is_refused_unread(write_artifacts, monkeypatch):
+    from pytest_soakwatch import strictjson
+
+    monkeypatch.setattr(strictjson, "MAX_BYTES", 2**20)
+    directory = write_artifacts(edge={"totals": {}})
+    with (directory / "EDGE_REPORT.json").open("r+b") as stream:
+        stream.truncate(2 * 2**20)  # sparse: a runaway or preallocated file
+    with pytest.raises(SoakwatchError) as raised:
+        summarize_iteration(directory)
+    assert str(raised.value) == f"{directory / 'EDGE_REPORT.json'}: cannot read (larger than 1 MiB)"
