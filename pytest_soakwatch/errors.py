@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .markers import one_line
+
 
 class SoakKpiWarning(UserWarning):
     """An iteration's KPI verdict was WARN (or FAIL while only the final verdict gates).
@@ -34,8 +36,6 @@ class RunnerError(Exception):
                 f"{part}" in frame.filename.replace("\\", "/").split("/") for part in internal
             )
         ]
-        from .markers import one_line
-
         self.hook = hook
         # one line: a message's own line break must not start a line (a forged marker)
         self.summary = one_line(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import SoakwatchError
-from .values import mapping, optional_number
+from .values import mapping, optional_number, shown
 
 VERDICTS = ("PASS", "WARN", "FAIL")
 
@@ -21,9 +21,13 @@ class Threshold:
     higher_is_worse: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.reason, str) or not isinstance(self.higher_is_worse, bool):
-            problem = "the reason must be text and higher_is_worse a bool"
-            raise SoakwatchError(f"threshold {self.reason!r}: {problem}")
+        if not isinstance(self.reason, str):
+            raise SoakwatchError(f"threshold reason: expected text, got {shown(self.reason)}")
+        if not isinstance(self.higher_is_worse, bool):
+            got = shown(self.higher_is_worse)
+            raise SoakwatchError(
+                f"threshold {self.reason} higher_is_worse: expected a bool, got {got}"
+            )
         warn = optional_number(self.warn, f"threshold {self.reason} warn")  # NaN: never past
         fail = optional_number(self.fail, f"threshold {self.reason} fail")
         backwards = warn is not None and fail is not None and (warn - fail) * self.sign > 0
@@ -78,12 +82,11 @@ def evaluate_kpi(
     reasons: list[str] = []
     for metric, threshold in table.items():
         if not isinstance(threshold, Threshold):
-            raise SoakwatchError(f"thresholds {metric}: expected a Threshold, got {threshold!r}")
-        value = metrics.get(metric)
-        if type(value) is not float or value - value != 0.0:  # not a finite float: look closer
-            value = optional_number(value, f"metric {metric}")
-            if value is None:
-                continue
+            got = shown(threshold)
+            raise SoakwatchError(f"thresholds {metric}: expected a Threshold, got {got}")
+        value = optional_number(metrics.get(metric), f"metric {metric}")
+        if value is None:
+            continue
         level = VERDICTS.index(threshold.level(value))
         if level:
             reasons.append(threshold.reason)

@@ -91,7 +91,7 @@ def load_overrides(
 
     raw = (os.environ if env is None else mapping(env, "env")).get(ENV_VAR) or ""
     if not isinstance(raw, str):
-        raise SoakwatchError(f"{ENV_VAR}: expected text, got {raw!r}")
+        raise SoakwatchError(f"{ENV_VAR}: expected text, got {shown(raw)}")
     raw = raw.strip()
     if raw:
         from_env = loads_strict(raw, ENV_VAR)

@@ -267,16 +267,19 @@ class SoakReporter:
         One that cannot be written (a full disk) is a problem of the run, not a crash."""
         path = spec.out / TUNING_REPORT
         try:
-            try:
-                update()
-            except UnusableFile:
-                raise
-            except SoakwatchError as exc:  # damaged
-                aside = _free_name(path.with_name(TUNING_REPORT + ".damaged"))
-                replace_file(path, aside)
-                warning = f"{one_line(str(exc))}; moved to {aside.name}"
-                self._emit(spec, [f"| iter_watch | WARNING | {warning} |"])
-                update()
+            update()
+            return
+        except UnusableFile as exc:
+            return self._unwritable(str(exc))
+        except OSError as exc:
+            return self._unwritable(f"{path}: cannot write ({exc.strerror or exc})")
+        except SoakwatchError as exc:  # damaged: set aside, and a new report started
+            damage = one_line(str(exc))
+        try:
+            aside = _free_name(path.with_name(TUNING_REPORT + ".damaged"))
+            replace_file(path, aside)
+            self._emit(spec, [f"| iter_watch | WARNING | {damage}; moved to {aside.name} |"])
+            update()
         except OSError as exc:
             self._unwritable(f"{path}: cannot write ({exc.strerror or exc})")
         except SoakwatchError as exc:

@@ -120,12 +120,12 @@ class SoakRunner:
         """Show iteration ``index``'s artifacts in ``<out>/artifacts`` (the seed's place), with
         the verdict computed from its ``summary`` where the iteration wrote none."""
         source, target = self.spec.out / "iterations" / str(index), self.spec.out / "artifacts"
+        if index in self.verdict_missing:
+            summary = None
+        elif summary is None:  # no record to go by (an earlier run's that broke): no verdict
+            summary = self._recorded_summary(index)
         try:
-            if index in self.verdict_missing:
-                mirror_latest(source, target, with_verdict=False)
-            else:  # no record to go by (an earlier run's iteration that broke): no verdict
-                summary = summary if summary is not None else self._recorded_summary(index)
-                mirror_latest(source, target, with_verdict=summary is not None, summary=summary)
+            mirror_latest(source, target, summary)
         except OSError as exc:  # e.g. a reader holding a file on Windows
             problem = f"cannot show iteration {index} there ({exc.strerror or exc})"
             raise SoakwatchError(f"{target}: {problem}") from None
@@ -355,24 +355,19 @@ def recorded_outcomes(spec: SoakSpec) -> dict[int, Outcome]:
     return outcomes
 
 
-def mirror_latest(
-    source: Path,
-    target: Path,
-    with_verdict: bool = True,
-    summary: Mapping[str, Any] | None = None,
-) -> None:
+def mirror_latest(source: Path, target: Path, summary: Mapping[str, Any] | None) -> None:
     """Make ``target`` show the iteration's artifacts, hard-linked so large files are not doubled.
 
     The seed's CI reads ``<out>/artifacts/KPI_GATE.json``: an iteration that
     wrote none gets the verdict computed from the thresholds (when its
     ``summary`` says so), a file the iteration did not write is removed so a
-    stale one never lingers, and so is the verdict of an iteration that broke.
-    Where hard links are not supported, files are copied.
+    stale one never lingers, and so is the verdict of an iteration with no
+    ``summary`` (it broke). Where hard links are not supported, files are copied.
     """
     target.mkdir(parents=True, exist_ok=True)
     for name in ARTIFACTS:
         origin, link = source / name, target / name
-        if not origin.is_file() or (name == KPI_GATE and not with_verdict):
+        if not origin.is_file() or (name == KPI_GATE and summary is None):
             link.unlink(missing_ok=True)
             continue
         staged = target / f".{name}.new"
@@ -383,7 +378,7 @@ def mirror_latest(
         except OSError:
             shutil.copyfile(real, staged)
         replace_file(staged, link)
-    if with_verdict and summary is not None and summary.get("kpi_source") == "computed":
+    if summary is not None and summary.get("kpi_source") == "computed":
         gate = {
             "verdict": summary.get("kpi_verdict"),
             "reasons": summary.get("kpi_reasons"),

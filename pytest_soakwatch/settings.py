@@ -49,7 +49,7 @@ class Settings:
 
 #: Items are made up front (pytest collects before it runs): a million iterations would take
 #: gigabytes before the first one ran. A hundred thousand 30-second iterations last 35 days.
-MAX_ITERATIONS = 100_000
+MAX_SOAK_ITERATIONS = 100_000
 
 
 def _int(value: Any, source: str, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -255,7 +255,9 @@ def resolve(config: pytest.Config) -> Settings:
     scenarios = tuple(sorted(SCENARIOS))
 
     return Settings(
-        iterations=_get(config, "iterations", lambda v, s, _: _int(v, s, 1, MAX_ITERATIONS), None),
+        iterations=_get(
+            config, "iterations", lambda v, s, _: _int(v, s, 1, MAX_SOAK_ITERATIONS), None
+        ),
         mock=_get(config, "mock", lambda v, s, _: _bool(v, s), False),
         mock_scenario=_get(
             config, "mock_scenario", lambda v, s, _: _choice(v, s, scenarios), DEFAULT_SCENARIO

@@ -22,7 +22,7 @@ from .errors import SoakwatchError
 from .fsio import write_bytes
 from .kpi import evaluate_kpi
 from .overrides import default_overrides
-from .values import numbers, whole_number
+from .values import MAX_ITERATION, numbers, shown, whole_number
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,6 @@ VERSION = "0.1.0"
 _START = datetime(2025, 10, 13, 12, 0, 0)
 _ITERATION_LENGTH = timedelta(minutes=30)
 _MINUTE = timedelta(minutes=1)
-MAX_ITERATION = 1_000_000
 
 #: Advice per KPI reason, driver or busy block reason; EDGE_SENTINEL lists the ones that apply.
 _ADVICE = {
@@ -256,8 +255,7 @@ def simulate_iteration(
     """
     if not isinstance(scenario, str) or scenario not in SCENARIOS:
         known = ", ".join(sorted(SCENARIOS))
-        raise SoakwatchError(f"unknown mock scenario {scenario!r} (known: {known})")
-    # a 30-minute iteration each: a million of them end in the year 2082
+        raise SoakwatchError(f"mock scenario: expected one of {known}, got {shown(scenario)}")
     whole_number(iteration, "mock iteration", 1, MAX_ITERATION)
     whole_number(audit_lines, "mock audit_lines", 0)
     whole_number(seed, "mock seed", -(2**63), 2**63)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from .decimals import exact_sum
 from .errors import SoakwatchError
 from .values import bounds as checked_bounds
-from .values import mapping, number, numbers, optional_number
+from .values import mapping, number, numbers, optional_number, shown
 
 #: Parameter -> (min, max) the original runner clamped applied values to (FORMATS.md).
 DEFAULT_BOUNDS: Mapping[str, tuple[float, float]] = {
@@ -71,10 +72,11 @@ def propose_micro_tuning(
     del current_overrides  # the rules depend on the outcome, not on the inputs
     summary = mapping(summary, "summary")
     if not isinstance(rules, TuningRules):
-        raise SoakwatchError(f"rules: expected TuningRules, got {rules!r}")
+        raise SoakwatchError(f"rules: expected TuningRules, got {shown(rules)}")
     drivers = summary.get("neg_edge_drivers") or []
     if not isinstance(drivers, list | tuple) or not all(isinstance(d, str) for d in drivers):
-        raise SoakwatchError(f"summary neg_edge_drivers: expected a list of names, got {drivers!r}")
+        got = shown(drivers)
+        raise SoakwatchError(f"summary neg_edge_drivers: expected a list of names, got {got}")
     slippage = _first_number(summary, "slippage_bps", "slippage_bps_p95")
     adverse = _first_number(summary, "adverse_bps", "adverse_bps_p95")
     blocks = mapping(summary.get("blocks") or {}, "summary blocks")
@@ -87,9 +89,9 @@ def propose_micro_tuning(
     if "slippage_bps" in drivers:
         deltas["base_spread_bps_delta"] = rules.spread_step
         deltas["tail_age_ms"] = rules.tail_age_step_ms
-        shown = "n/a" if slippage is None else f"{slippage:.2f}"
+        measured = "n/a" if slippage is None else f"{slippage:.2f}"
         parts.append(
-            f"slippage_bps={shown} (driver) → widen spread {_signed(rules.spread_step)}, "
+            f"slippage_bps={measured} (driver) → widen spread {_signed(rules.spread_step)}, "
             f"tail {_signed(rules.tail_age_step_ms)}ms"
         )
     if adverse is not None and adverse > rules.adverse_limit_bps:
@@ -152,7 +154,7 @@ def apply_tuning(
     clamped: list[str] = []
     for key, delta in numbers(deltas, "deltas").items():
         value = exact_sum(new.get(key, defaults.get(key, 0)), delta)
-        if type(value) is float and value - value != 0.0:
+        if not math.isfinite(value):
             raise SoakwatchError(f"overrides {key}: {new.get(key)} + {delta} is too large")
         if key in limits:
             low, high = limits[key]

@@ -13,11 +13,9 @@ from .markers import iteration_markers, print_line
 from .overrides import default_overrides
 from .summary import summarize_iteration
 from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuning
-from .values import numbers, whole_number
+from .values import MAX_ITERATION, numbers, whole_number
 
 TUNING_REPORT = "TUNING_REPORT.json"
-#: The highest iteration the library takes (a million 30-minute iterations last 57 years).
-MAX_ITERATION = 1_000_000
 
 
 def iter_summary_name(iteration: int) -> str:

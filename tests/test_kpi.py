@@ -175,11 +175,11 @@ def test_a_nan_metric_or_limit_is_refused_not_passed():
         ),
         (
             lambda: Threshold(None, 1.0, 2.0),  # type: ignore[arg-type]
-            "threshold None: the reason must be text and higher_is_worse a bool",
+            "threshold reason: expected text, got None",
         ),
         (
             lambda: Threshold("EDGE:z", 1.0, 2.0, higher_is_worse="no"),  # type: ignore[arg-type]
-            "threshold 'EDGE:z': the reason must be text and higher_is_worse a bool",
+            "threshold EDGE:z higher_is_worse: expected a bool, got 'no'",
         ),
         (lambda: evaluate_kpi({}, [1]), "thresholds: expected a mapping, got list"),  # type: ignore[arg-type]
         (lambda: evaluate_kpi(None), "metrics: expected a mapping, got NoneType"),  # type: ignore[arg-type]

@@ -65,7 +65,7 @@ def test_scenarios_are_described_and_calm_is_the_default() -> None:
 def test_unknown_scenario_names_the_known_ones(tmp_path: Path) -> None:
     with pytest.raises(SoakwatchError) as info:
         simulate_iteration(tmp_path, {}, iteration=1, scenario="foo")
-    assert str(info.value) == "unknown mock scenario 'foo' (known: calm, spike, volatile)"
+    assert str(info.value) == "mock scenario: expected one of calm, spike, volatile, got 'foo'"
     assert not list(tmp_path.iterdir())
 
 
@@ -90,7 +90,10 @@ def test_unknown_scenario_names_the_known_ones(tmp_path: Path) -> None:
             {"iteration": 1, "audit_lines": 2.5},
             "mock audit_lines: expected a whole number, got 2.5",
         ),
-        ({"iteration": 1, "scenario": ["calm"]}, "unknown mock scenario [[]'calm'[]] (known: *"),
+        (
+            {"iteration": 1, "scenario": ["calm"]},
+            "mock scenario: expected one of calm, spike, volatile, got [[]'calm'[]]",
+        ),
         (
             {"iteration": 1, "overrides": {"base_spread_bps_delta": float("nan")}},
             "mock overrides base_spread_bps_delta: expected a finite number, got nan",
