@@ -67,25 +67,24 @@ def _unrecordable(adjusted: dict[str, Any], entry: dict[str, Any]) -> str | None
     return None
 
 
-def _start_a_line(terminal: Any) -> Any:
-    """Make the next write start a line of its own; the terminal's writer, if it has one.
+def _line_start(terminal: Any) -> str:
+    """What starts the next write on a line of its own: ``""`` or a line break.
 
     After an item's location (default verbosity) pytest knows its line is open;
-    under ``-q`` it leaves its line of progress dots open without knowing.
+    under ``-q`` it leaves its line of progress dots open without knowing. The
+    break goes in the same write as the text: with ``PYTHONUNBUFFERED`` each
+    write is a system call.
     """
     terminal.ensure_newline()
     writer = getattr(terminal, "_tw", None)
-    if writer is not None and writer.width_of_current_line > 0:
-        terminal.write("\n")
-    return writer
+    return "\n" if writer is not None and writer.width_of_current_line > 0 else ""
 
 
 def say(config: pytest.Config, line: str) -> None:
     """A problem's line on the terminal, a line of its own."""
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal is not None:
-        _start_a_line(terminal)
-        terminal.write_line(line, red=True)
+        terminal.write_line(_line_start(terminal) + line, red=True)
 
 
 def _free_name(path: Path) -> Path:
@@ -159,11 +158,10 @@ class SoakReporter:
         """
         terminal = self.config.pluginmanager.get_plugin("terminalreporter")
         if terminal is not None:
-            writer = _start_a_line(terminal)
-            text = "\n".join(lines) + "\n"
+            text = _line_start(terminal) + "\n".join(lines) + "\n"
             # escaped here: pytest would escape a text it cannot encode whole, newlines included
-            encoding = getattr(getattr(writer, "_file", None), "encoding", None)
-            terminal.write(showable(text, encoding))
+            stream = getattr(getattr(terminal, "_tw", None), "_file", None)
+            terminal.write(showable(text, getattr(stream, "encoding", None)))
         self._log(spec, lines)
 
     def pytest_unconfigure(self) -> None:
