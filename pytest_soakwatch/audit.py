@@ -145,7 +145,7 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
                 if last < 0:
                     pending.append(block)
                     if sum(map(len, pending)) > MAX_LINE:
-                        problem = f"longer than {MAX_LINE // 2**20} MiB (no line break)"
+                        problem = f"longer than {MAX_LINE // 2**20} MiB"
                         return _Part(dict(counts), lines, False, (lines + 1, problem))
                     continue
                 lo = 0

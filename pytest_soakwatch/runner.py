@@ -85,7 +85,7 @@ class SoakRunner:
                     raise SoakwatchError(f"{recorded}: 'next_overrides' must be an object")
                 checked = validate_overrides(values, str(recorded), self.settings.bounds)
                 gap = f"s {earlier + 1}-{previous}" if earlier + 1 < previous else f" {previous}"
-                skipped = "" if earlier == previous else f" (iteration{gap} broke: no record)"
+                skipped = "" if earlier == previous else f" (iteration{gap}: no record)"
                 return checked, f"{recorded.name} on disk{skipped}"
         sources = " + ".join(dict.fromkeys(self.base.sources.values())) or "defaults"
         return dict(self.base.values), sources

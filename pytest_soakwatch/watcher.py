@@ -14,6 +14,7 @@ from .overrides import default_overrides
 from .summary import summarize_iteration
 from .tuning import DEFAULT_RULES, TuningRules, apply_tuning, propose_micro_tuning
 from .values import MAX_ITERATION, numbers, whole_number
+from .values import bounds as checked_bounds
 
 TUNING_REPORT = "TUNING_REPORT.json"
 
@@ -108,6 +109,8 @@ def process_iteration(
     """
     if soak is not None and not isinstance(soak, str):
         raise SoakwatchError(f"soak: expected a name, got {soak!r}")
+    if bounds is not None:  # refused before anything is written, used or not
+        checked_bounds(bounds, "bounds")
     record = evaluate_iteration(
         iteration_idx,
         artifacts_dir,

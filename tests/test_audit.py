@@ -297,4 +297,4 @@ def test_a_line_without_end_is_an_error_before_it_fills_the_memory(
         stream.truncate(3 * 2**20)  # sparse: zeros after the first line
     with pytest.raises(SoakwatchError) as raised:
         audit.count_reasons(path, processes=processes)
-    assert str(raised.value) == f"{path}: line 2: longer than 1 MiB (no line break)"
+    assert str(raised.value) == f"{path}: line 2: longer than 1 MiB"

@@ -567,3 +567,11 @@ def test_process_iteration_refuses_odd_arguments_before_writing(
         process_iteration(1, seed_iteration, out, **kwargs)
     assert str(raised.value) == message
     assert not out.exists()
+
+
+def test_process_iteration_refuses_odd_bounds_even_without_auto_tune(seed_iteration, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(SoakwatchError) as raised:
+        process_iteration(1, seed_iteration, out, bounds={"tail_age_ms": (900, 500)})
+    assert str(raised.value) == "bounds tail_age_ms: min 900 is above max 500"
+    assert not out.exists()
