@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 _BINARY = getattr(os, "O_BINARY", 0)
@@ -25,15 +26,19 @@ def read_bytes(path: Path | str, limit: int | None = None) -> bytes:
     for a file of more than ``limit`` bytes, before reading it)."""
     fd = os.open(path, _READ)
     try:
-        chunks = []
-        found = os.fstat(fd).st_size
+        info = os.fstat(fd)
+        found = info.st_size
         if limit is not None and found > limit:
             raise TooLarge(errno.EFBIG, f"larger than {limit // 2**20} MiB")
-        # one read for the file, one to see its end (at least 64 KiB: /proc reports size 0)
-        size = max(found + 1, 64 * 1024)
-        while chunk := os.read(fd, size):
+        size = max(found + 1, 64 * 1024)  # at least 64 KiB: /proc reports size 0
+        chunk = os.read(fd, size)
+        if found and len(chunk) < size and stat.S_ISREG(info.st_mode):
+            return chunk  # a regular file's short read is its end (a pipe's is not)
+        chunks = [chunk]
+        while chunk:
+            chunk = os.read(fd, size)
             chunks.append(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -19,8 +19,12 @@ _CONTROLS = {
 
 
 def one_line(text: str) -> str:
-    """``text`` as part of one marker line: control characters and line separators escaped."""
-    return text.translate(_CONTROLS)
+    """``text`` as part of one marker line: control characters and line separators escaped.
+
+    Printable text has none of them (``str.isprintable`` is false for every key of
+    ``_CONTROLS``), and is most text: it skips the per-character translation.
+    """
+    return text if text.isprintable() else text.translate(_CONTROLS)
 
 
 def showable(text: str, encoding: str | None) -> str:

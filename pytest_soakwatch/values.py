@@ -63,7 +63,7 @@ def number(value: Any, where: str) -> float | int:
 
 
 def mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict: no ABC check
         raise SoakwatchError(f"{where}: expected a mapping, got {type(value).__name__}")
     return value
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -40,3 +43,22 @@ def test_errors_are_the_ones_open_raises(tmp_path: Path) -> None:
 def test_a_file_that_reports_no_size_is_read_whole() -> None:
     assert Path("/proc/self/status").stat().st_size == 0
     assert read_bytes("/proc/self/status").startswith(b"Name:")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_is_read_to_its_end_not_to_its_first_short_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "overrides.json"
+    os.mkfifo(fifo)
+
+    def write_in_two_parts() -> None:
+        with fifo.open("wb", buffering=0) as stream:
+            stream.write(b'{"tail_age_ms": ')
+            time.sleep(0.2)  # the reader's first read returns before the rest is written
+            stream.write(b"650}\n")
+
+    writer = threading.Thread(target=write_in_two_parts)
+    writer.start()
+    try:
+        assert read_bytes(fifo) == b'{"tail_age_ms": 650}\n'
+    finally:
+        writer.join()

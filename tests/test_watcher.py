@@ -491,6 +491,27 @@ def test_a_message_stays_on_its_marker_line() -> None:
     )
 
 
+def test_one_line_escapes_exactly_the_controls_and_line_separators() -> None:
+    """Every code point: the printable shortcut changes nothing the escape table would."""
+    from pytest_soakwatch.markers import one_line
+
+    escaped = {
+        **{code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))},
+        ord("\n"): "\\n",
+        ord("\r"): "\\r",
+        ord("\t"): "\\t",
+        0x2028: "\\u2028",
+        0x2029: "\\u2029",
+    }
+    wrong = [
+        hex(code)
+        for code in range(0x110000)
+        if one_line(f"a{chr(code)}b") != f"a{escaped.get(code, chr(code))}b"
+    ]
+    assert wrong == []
+    assert one_line("net\u00a0bps \ue000 ok") == "net\u00a0bps \ue000 ok"  # not printable, kept
+
+
 def test_the_gate_message_keeps_a_reason_on_its_line() -> None:
     from pytest_soakwatch.gate import Outcome, judge
 
