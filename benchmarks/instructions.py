@@ -1,0 +1,106 @@
+"""Instructions per soak iteration, counted by valgrind's callgrind: the same figure on every run.
+
+    python benchmarks/instructions.py                      # this checkout
+    python benchmarks/instructions.py --against ../base    # and another checkout, to compare
+    python benchmarks/instructions.py --soak-arg=--soak-auto-tune
+
+Wall time on a shared machine varies by 5-10% from one run to the next, more than
+most changes to the plugin; the number of instructions a run executes does not
+(the hash seed is fixed and bytecode is compiled before counting). Each figure is
+what N more items add to a run of one item, so start-up is left out. Only user
+space is counted: the kernel's share (creating the files) is not in it, and an
+instruction of the hashing or the regex engine is not worth one of the
+interpreter's. For comparing changes; the goals are timed by ``run.py``.
+Needs valgrind (Linux, macOS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from run import ALONE, PLUGIN, PYTEST
+
+HERE = Path(__file__).resolve().parent
+#: One hash seed: set and dict layouts, hence the instructions, are the same on every run.
+FIXED = {**ALONE, "PYTHONHASHSEED": "0"}
+
+
+def pytest_run(args: list[str], cwd: Path, checkout: Path | None, counted: bool) -> int:
+    """pytest in ``cwd``; the instructions it executed when ``counted`` (else 0)."""
+    env = FIXED if checkout is None else {**FIXED, "PYTHONPATH": str(checkout)}
+    command = [*PYTEST, *args]
+    if counted:
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={os.devnull}", *command]
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.exit(f"pytest {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}")
+    if not counted:
+        return 0
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        sys.exit(f"no instruction count in valgrind's output:\n{done.stderr[-2000:]}")
+    return int(found[1])
+
+
+def per_item(items: int, run: Callable[[int, bool], int]) -> float:
+    """What ``items`` more items add to a run of one, per item (after a run that compiles)."""
+    run(1, False)
+    return (run(items + 1, True) - run(1, True)) / items
+
+
+def bare(items: int) -> float:
+    def run(n: int, counted: bool) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp)
+            (project / "test_bare.py").write_text(
+                f"import pytest\n\n@pytest.mark.parametrize('i', range({n}))\n"
+                "def test_item(i):\n    pass\n"
+            )
+            return pytest_run(["test_bare.py"], project, None, counted)
+
+    return per_item(items, run)
+
+
+def soak(items: int, checkout: Path, extra: list[str]) -> float:
+    def run(n: int, counted: bool) -> int:
+        with tempfile.TemporaryDirectory() as tmp:
+            args = [*PLUGIN, f"--soak-iterations={n}", "--soak-mock", *extra]
+            return pytest_run(args, Path(tmp), checkout, counted)
+
+    return per_item(items, run)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=200, help="items (iterations) counted")
+    parser.add_argument("--against", type=Path, help="another checkout of pytest-soakwatch")
+    parser.add_argument(
+        "--soak-arg", action="append", default=[], help="passed to each soak (--soak-auto-tune)"
+    )
+    args = parser.parse_args()
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: it counts the instructions")
+    this = HERE.parent
+    print(f"instructions per item (callgrind; {args.items} items, start-up left out)")
+    floor = bare(args.items)
+    print(f"   {'bare pytest':<40} {floor:12,.0f}")
+    ours = soak(args.items, this, args.soak_arg)
+    print(f"   {'mock soak, this checkout':<40} {ours:12,.0f}   {ours / floor:5.2f}x bare")
+    if args.against is not None:
+        other = soak(args.items, args.against.resolve(), args.soak_arg)
+        change = (ours - other) / other * 100
+        label = f"mock soak, {args.against}"
+        print(f"   {label:<40} {other:12,.0f}   {other / floor:5.2f}x bare")
+        print(f"   this checkout against it: {change:+.2f}%")
+
+
+if __name__ == "__main__":
+    main()
