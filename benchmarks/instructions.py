@@ -78,28 +78,49 @@ def soak(items: int, checkout: Path, extra: list[str]) -> float:
     return per_item(items, run)
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def checkout(text: str) -> Path:
+    path = Path(text).resolve()
+    if not (path / "pytest_soakwatch" / "plugin.py").is_file():
+        raise argparse.ArgumentTypeError(f"{text}: no pytest_soakwatch/plugin.py there")
+    return path
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=200, help="items (iterations) counted")
-    parser.add_argument("--against", type=Path, help="another checkout of pytest-soakwatch")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
-        "--soak-arg", action="append", default=[], help="passed to each soak (--soak-auto-tune)"
+        "--items", type=positive, default=200, help="iterations (bare items) counted; default 200"
+    )
+    parser.add_argument("--against", type=checkout, help="another checkout of pytest-soakwatch")
+    parser.add_argument(
+        "--soak-arg",
+        action="append",
+        default=[],
+        help="an option for each soak, with '=': --soak-arg=--soak-auto-tune",
     )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: it counts the instructions")
-    this = HERE.parent
-    print(f"instructions per item (callgrind; {args.items} items, start-up left out)")
+    print(f"instructions per iteration, or per bare item (callgrind; {args.items} counted)")
     floor = bare(args.items)
     print(f"   {'bare pytest':<40} {floor:12,.0f}")
-    ours = soak(args.items, this, args.soak_arg)
+    ours = soak(args.items, HERE.parent, args.soak_arg)
     print(f"   {'mock soak, this checkout':<40} {ours:12,.0f}   {ours / floor:5.2f}x bare")
     if args.against is not None:
-        other = soak(args.items, args.against.resolve(), args.soak_arg)
-        change = (ours - other) / other * 100
+        other = soak(args.items, args.against, args.soak_arg)
         label = f"mock soak, {args.against}"
         print(f"   {label:<40} {other:12,.0f}   {other / floor:5.2f}x bare")
-        print(f"   this checkout against it: {change:+.2f}%")
+        print(f"   this checkout against it: {(ours - other) / other * 100:+.2f}%")
 
 
 if __name__ == "__main__":

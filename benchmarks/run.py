@@ -206,9 +206,13 @@ def bench_iterations(runs: int, where: str | None) -> None:
     with tempfile.TemporaryDirectory(dir=where) as tmp:
         parent = Path(tmp)
         for label, extra in (("", []), (" --soak-auto-tune", ["--soak-auto-tune"])):
-            soak = min(fresh_soak(2000, extra, parent) for _ in range(runs))
-            short = min(fresh_soak(200, extra, parent) for _ in range(runs))
-            start = min(fresh_soak(1, extra, parent) for _ in range(runs))
+            # the sizes take turns, so that the machine's slow spells (another job, the kernel
+            # writing back the last run's files) fall on all three alike
+            best = dict.fromkeys((2000, 200, 1), float("inf"))
+            for _ in range(runs):
+                for size in best:
+                    best[size] = min(best[size], fresh_soak(size, extra, parent))
+            soak, short, start = best[2000], best[200], best[1]
             name = f"mock soak{label}, 2,000 iterations"
             ratio = soak / bare
             print(f"   {name:<{width}} {soak:6.2f} s   {ratio:4.1f}x   {verdict(ratio, 3)}")

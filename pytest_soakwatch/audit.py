@@ -37,7 +37,6 @@ PARALLEL_MIN_BYTES = 64 * 1024 * 1024
 ALLOWED = "allowed"
 UNKNOWN = "unknown"
 _UTF8_BOM = BOM.encode("utf-8")
-_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
 @dataclass(frozen=True)
@@ -133,34 +132,31 @@ def _scan(path: str, start: int, end: int, fast: bool) -> _Part:
         lines += newlines
 
     pending: list[bytes] = []  # a line longer than a block arrives in pieces
-    fd = os.open(path, _READ)  # whole blocks: a buffered file would only copy them
-    try:
-        if start:
-            os.lseek(fd, start, os.SEEK_SET)
+    with open(path, "rb", buffering=0) as stream:  # whole blocks: a buffer would only copy
+        stream.seek(start)
         remaining = end - start
-        while remaining > 0:
-            block = os.read(fd, min(BLOCK_SIZE, remaining))
-            if not block:
-                break
-            remaining -= len(block)
-            last = block.rfind(b"\n")
-            if last < 0:
-                pending.append(block)
-                if sum(map(len, pending)) > MAX_LINE:
-                    problem = f"longer than {MAX_LINE // 2**20} MiB"
-                    return _Part(dict(counts), lines, False, (lines + 1, problem))
-                continue
-            lo = 0
-            if pending:
-                lo = block.find(b"\n") + 1
-                head = b"".join([*pending, block[:lo]])
-                complete_lines(head, 0, len(head))
-            complete_lines(block, lo, last + 1)
-            pending = [block[last + 1 :]]
-    except _LineProblem as exc:
-        return _Part(dict(counts), lines, False, (exc.line, exc.problem))
-    finally:
-        os.close(fd)
+        try:
+            while remaining > 0:
+                block = stream.read(min(BLOCK_SIZE, remaining))
+                if not block:
+                    break
+                remaining -= len(block)
+                last = block.rfind(b"\n")
+                if last < 0:
+                    pending.append(block)
+                    if sum(map(len, pending)) > MAX_LINE:
+                        problem = f"longer than {MAX_LINE // 2**20} MiB"
+                        return _Part(dict(counts), lines, False, (lines + 1, problem))
+                    continue
+                lo = 0
+                if pending:
+                    lo = block.find(b"\n") + 1
+                    head = b"".join([*pending, block[:lo]])
+                    complete_lines(head, 0, len(head))
+                complete_lines(block, lo, last + 1)
+                pending = [block[last + 1 :]]
+        except _LineProblem as exc:
+            return _Part(dict(counts), lines, False, (exc.line, exc.problem))
     tail = b"".join(pending)
     if lines == 0 and start == 0 and tail.startswith(_UTF8_BOM):
         tail = tail[len(_UTF8_BOM) :]

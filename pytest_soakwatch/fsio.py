@@ -32,8 +32,8 @@ def read_bytes(path: Path | str, limit: int | None = None) -> bytes:
             raise TooLarge(errno.EFBIG, f"larger than {limit // 2**20} MiB")
         size = max(found + 1, 64 * 1024)  # at least 64 KiB: /proc reports size 0
         chunk = os.read(fd, size)
-        if found and len(chunk) < size and stat.S_ISREG(info.st_mode):
-            return chunk  # a regular file's short read is its end (a pipe's is not)
+        if found and len(chunk) == found and stat.S_ISREG(info.st_mode):
+            return chunk  # all of a regular file that did not grow (a pipe's size is not its end)
         chunks = [chunk]
         while chunk:
             chunk = os.read(fd, size)

@@ -24,7 +24,7 @@ def one_line(text: str) -> str:
     Printable text has none of them (``str.isprintable`` is false for every key of
     ``_CONTROLS``), and is most text: it skips the per-character translation.
     """
-    return text if text.isprintable() else text.translate(_CONTROLS)
+    return text if type(text) is str and text.isprintable() else text.translate(_CONTROLS)
 
 
 def showable(text: str, encoding: str | None) -> str:

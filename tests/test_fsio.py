@@ -62,3 +62,15 @@ def test_a_pipe_is_read_to_its_end_not_to_its_first_short_read(tmp_path: Path) -
         assert read_bytes(fifo) == b'{"tail_age_ms": 650}\n'
     finally:
         writer.join()
+
+
+def test_a_short_first_read_of_a_regular_file_is_not_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux returns at most about 2 GiB from one read: what came back is not all there is."""
+    path = tmp_path / "TUNING_REPORT.json"
+    data = bytes(range(256)) * 4
+    path.write_bytes(data)
+    read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, size: read(fd, min(size, 300)))
+    assert read_bytes(path) == data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 
@@ -510,6 +511,18 @@ def test_one_line_escapes_exactly_the_controls_and_line_separators() -> None:
     ]
     assert wrong == []
     assert one_line("net\u00a0bps \ue000 ok") == "net\u00a0bps \ue000 ok"  # not printable, kept
+
+
+def test_one_line_gives_the_text_of_a_str_subclass() -> None:
+    """A soak name may come as a ``str`` enum: its marker shows the value, not the member."""
+    from pytest_soakwatch.markers import error_marker, one_line
+
+    class Soak(str, enum.Enum):
+        NIGHTLY = "nightly"
+
+    assert type(one_line(Soak.NIGHTLY)) is str
+    assert one_line(Soak.NIGHTLY) == "nightly"
+    assert error_marker(3, "x", Soak.NIGHTLY) == "| iter_watch | ERROR | soak=nightly iter=3 x |"
 
 
 def test_the_gate_message_keeps_a_reason_on_its_line() -> None:
