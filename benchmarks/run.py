@@ -48,13 +48,18 @@ ALONE.pop("PYTHONDONTWRITEBYTECODE", None)
 PLUGIN = ["-p", "pytest_soakwatch.plugin"]
 
 
+def timed(action: Callable[[], object]) -> float:
+    """Seconds ``action`` takes; what earlier runs wrote reaches the disk before the clock starts,
+    so that no run pays for the kernel writing back another's files."""
+    if hasattr(os, "sync"):  # not on Windows
+        os.sync()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
 def best_of(runs: int, action: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return min(timed(action) for _ in range(runs))
 
 
 def verdict(ratio: float, goal: float) -> str:
@@ -166,9 +171,8 @@ def fresh_soak(iterations: int, extra: list[str], parent: Path) -> float:
     would time the benchmark's own cleaning, not the soak.
     """
     cwd = Path(tempfile.mkdtemp(dir=parent))
-    start = time.perf_counter()
-    run_pytest([*PLUGIN, f"--soak-iterations={iterations}", "--soak-mock", *extra], cwd)
-    return time.perf_counter() - start
+    args = [*PLUGIN, f"--soak-iterations={iterations}", "--soak-mock", *extra]
+    return timed(lambda: run_pytest(args, cwd))
 
 
 MOCK_FILES = {"EDGE_REPORT.json": 757, "KPI_GATE.json": 114, "EDGE_SENTINEL.json": 134}
@@ -192,27 +196,34 @@ def files_alone(iterations: int, parent: Path) -> float:
     return time.perf_counter() - start
 
 
+MODES = {"": [], " --soak-auto-tune": ["--soak-auto-tune"]}
+SIZES = (2000, 200, 1)
+
+
 def bench_iterations(runs: int, where: str | None) -> None:
     print(f"2. per-iteration overhead (soaks write under {where or tempfile.gettempdir()})")
-    with tempfile.TemporaryDirectory() as tmp:
-        project = Path(tmp)
+    with (
+        tempfile.TemporaryDirectory() as bare_tmp,
+        tempfile.TemporaryDirectory(dir=where) as soaks_tmp,
+    ):
+        project, parent = Path(bare_tmp), Path(soaks_tmp)
         (project / "test_bare.py").write_text(
             "import pytest\n\n@pytest.mark.parametrize('i', range(2000))\n"
             "def test_item(i):\n    pass\n"
         )
-        bare = best_of(runs, lambda: run_pytest(["test_bare.py"], project))
-    width = len("mock soak --soak-auto-tune, 2,000 iterations")
-    print(f"   {'bare pytest, 2,000 items':<{width}} {bare:6.2f} s   (the floor)")
-    with tempfile.TemporaryDirectory(dir=where) as tmp:
-        parent = Path(tmp)
-        for label, extra in (("", []), (" --soak-auto-tune", ["--soak-auto-tune"])):
-            # the sizes take turns, so that the machine's slow spells (another job, the kernel
-            # writing back the last run's files) fall on all three alike
-            best = dict.fromkeys((2000, 200, 1), float("inf"))
-            for _ in range(runs):
-                for size in best:
-                    best[size] = min(best[size], fresh_soak(size, extra, parent))
-            soak, short, start = best[2000], best[200], best[1]
+        # Each round runs the floor and every soak once, so that the machine's slow spells
+        # (another job, the kernel writing back the last run's files) fall on all of them alike.
+        bare = float("inf")
+        best = {(label, size): float("inf") for label in MODES for size in SIZES}
+        for _ in range(runs):
+            bare = min(bare, timed(lambda: run_pytest(["test_bare.py"], project)))
+            for label, extra in MODES.items():
+                for size in SIZES:
+                    best[label, size] = min(best[label, size], fresh_soak(size, extra, parent))
+        width = len("mock soak --soak-auto-tune, 2,000 iterations")
+        print(f"   {'bare pytest, 2,000 items':<{width}} {bare:6.2f} s   (the floor)")
+        for label in MODES:
+            soak, short, start = (best[label, size] for size in SIZES)
             name = f"mock soak{label}, 2,000 iterations"
             ratio = soak / bare
             print(f"   {name:<{width}} {soak:6.2f} s   {ratio:4.1f}x   {verdict(ratio, 3)}")
