@@ -212,7 +212,7 @@ def bench_iterations(runs: int, where: str | None) -> None:
             "def test_item(i):\n    pass\n"
         )
         # Each round runs the floor and every soak once, so that the machine's slow spells
-        # (another job, the kernel writing back the last run's files) fall on all of them alike.
+        # (another job on the host) fall on all of them alike.
         bare = float("inf")
         best = {(label, size): float("inf") for label in MODES for size in SIZES}
         for _ in range(runs):
