@@ -26,9 +26,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from run import ALONE, PLUGIN, PYTEST
+from run import ALONE, HERE, PLUGIN, PYTEST
 
-HERE = Path(__file__).resolve().parent
 #: One hash seed: set and dict layouts, hence the instructions, are the same on every run.
 FIXED = {**ALONE, "PYTHONHASHSEED": "0"}
 
