@@ -6,6 +6,7 @@ else and adds no items. Asked for, it registers one :class:`SoakPlugin`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,12 +36,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 #: What a soak's output directory holds beside ``iterations/`` (TUNING_REPORT, the log).
 SOAK_OUTPUT_MARKS = ("TUNING_REPORT.json", "soakwatch.log")
+_ITER_SUMMARY = re.compile(r"ITER_SUMMARY_[0-9]+\.json")
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
-    """Never walk a soak's ``iterations/``: it holds a directory per iteration (thousands after
-    a long mock soak), and none of them holds a test."""
-    if collection_path.name != "iterations":
+    """Skip what a soak writes for each iteration (thousands of entries after a long mock soak):
+    its ``iterations/`` directory and the ITER_SUMMARY_N.json files beside it. None of them is
+    a test, and offering each to every collector makes the next run slow to start."""
+    name = collection_path.name
+    if name != "iterations" and not _ITER_SUMMARY.fullmatch(name):
         return None
     parent = collection_path.parent
     return any((parent / mark).is_file() for mark in SOAK_OUTPUT_MARKS) or None

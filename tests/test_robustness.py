@@ -575,6 +575,43 @@ def test_collection_skips_a_soaks_iteration_directories(
     assert not [line for line in result.outlines if "test_inside" in line]
 
 
+#: A project's plugin that collects every JSON file as a test (JSON test cases, say).
+JSON_CASES = """
+import pytest
+
+class Case(pytest.Item):
+    def runtest(self):
+        pass
+
+class CaseFile(pytest.File):
+    def collect(self):
+        yield Case.from_parent(self, name="case")
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".json":
+        return CaseFile.from_parent(parent, path=file_path)
+"""
+
+
+def test_collection_skips_a_soaks_iter_summary_files(soak: pytest.Pytester) -> None:
+    assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
+    soak.makeconftest(JSON_CASES)
+    (soak.path / "cases").mkdir()
+    for name in ("cases/ITER_SUMMARY_1.json", f"{OUT}/ITER_SUMMARY_notes.json"):
+        (soak.path / name).write_text("{}")  # not a soak's: no TUNING_REPORT beside the first
+    result = soak.runpytest("--collect-only", "-q")
+    assert result.ret == 0
+    collected = sorted(line for line in result.outlines if line.endswith("::case"))
+    assert collected == [
+        f"{OUT}/ITER_SUMMARY_notes.json::case",
+        f"{OUT}/TUNING_REPORT.json::case",
+        f"{OUT}/artifacts/EDGE_REPORT.json::case",
+        f"{OUT}/artifacts/EDGE_SENTINEL.json::case",
+        f"{OUT}/artifacts/KPI_GATE.json::case",
+        "cases/ITER_SUMMARY_1.json::case",
+    ]
+
+
 def test_output_marks_are_the_files_a_soak_writes() -> None:
     from pytest_soakwatch.plugin import SOAK_OUTPUT_MARKS
     from pytest_soakwatch.runner import LOG_NAME
