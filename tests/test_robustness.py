@@ -597,17 +597,14 @@ def test_collection_skips_a_soaks_iter_summary_files(soak: pytest.Pytester) -> N
     assert soak.runpytest("--soak-iterations=2", *MOCK).ret == 0
     soak.makeconftest(JSON_CASES)
     (soak.path / "cases").mkdir()
+    # not a soak's: the first has no TUNING_REPORT.json beside it, the second no number
     for name in ("cases/ITER_SUMMARY_1.json", f"{OUT}/ITER_SUMMARY_notes.json"):
-        (soak.path / name).write_text("{}")  # not a soak's: no TUNING_REPORT beside the first
+        (soak.path / name).write_text("{}")
     result = soak.runpytest("--collect-only", "-q")
     assert result.ret == 0
-    collected = sorted(line for line in result.outlines if line.endswith("::case"))
-    assert collected == [
+    assert f"{OUT}/TUNING_REPORT.json::case" in result.outlines  # the plugin at work
+    assert sorted(line for line in result.outlines if "ITER_SUMMARY" in line) == [
         f"{OUT}/ITER_SUMMARY_notes.json::case",
-        f"{OUT}/TUNING_REPORT.json::case",
-        f"{OUT}/artifacts/EDGE_REPORT.json::case",
-        f"{OUT}/artifacts/EDGE_SENTINEL.json::case",
-        f"{OUT}/artifacts/KPI_GATE.json::case",
         "cases/ITER_SUMMARY_1.json::case",
     ]
 
