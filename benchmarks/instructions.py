@@ -11,6 +11,9 @@ what N more items add to a run of one item, so start-up is left out. Only user
 space is counted: the kernel's share (creating the files) is not in it, and an
 instruction of the hashing or the regex engine is not worth one of the
 interpreter's. For comparing changes; the goals are timed by ``run.py``.
+The third figure is the soak's shell: the same soak with each iteration's
+work (the mock, reading its files back, ITER_SUMMARY_N.json) replaced by a
+record made once, so that what is left is pytest, the item and the reporting.
 Needs valgrind (Linux, macOS).
 """
 
@@ -32,9 +35,32 @@ from run import ALONE, HERE, PLUGIN, PYTEST
 FIXED = {**ALONE, "PYTHONHASHSEED": "0"}
 
 
-def pytest_run(args: list[str], cwd: Path, checkout: Path | None, counted: bool) -> int:
-    """pytest in ``cwd``; the instructions it executed when ``counted`` (else 0)."""
-    env = FIXED if checkout is None else {**FIXED, "PYTHONPATH": str(checkout)}
+#: A plugin (``-p soakwatch_shell``) that makes each iteration return one record made at start.
+SHELL = """
+import pathlib, tempfile
+from pytest_soakwatch import runner, simulator, watcher
+from pytest_soakwatch.gate import Outcome
+
+made = pathlib.Path(tempfile.mkdtemp(dir="."))
+simulator.simulate_iteration(made, {}, iteration=1)
+RECORD = watcher.evaluate_iteration(1, made)
+RECORD.update(soak="default", overrides_source="defaults")
+
+
+def run(self, index):
+    summary = RECORD["summary"]
+    self.outcomes[index] = Outcome(summary["kpi_verdict"], tuple(summary["kpi_reasons"]))
+    return RECORD
+
+
+runner.SoakRunner.run = run
+"""
+
+
+def pytest_run(args: list[str], cwd: Path, path: list[Path], counted: bool) -> int:
+    """pytest in ``cwd``, importing from ``path`` first; the instructions it executed when
+    ``counted`` (else 0)."""
+    env = {**FIXED, "PYTHONPATH": os.pathsep.join(map(str, path))} if path else FIXED
     command = [*PYTEST, *args]
     if counted:
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={os.devnull}", *command]
@@ -63,16 +89,19 @@ def bare(items: int) -> float:
                 f"import pytest\n\n@pytest.mark.parametrize('i', range({n}))\n"
                 "def test_item(i):\n    pass\n"
             )
-            return pytest_run(["test_bare.py"], project, None, counted)
+            return pytest_run(["test_bare.py"], project, [], counted)
 
     return per_item(items, run)
 
 
-def soak(items: int, checkout: Path, extra: list[str]) -> float:
+def soak(items: int, checkout: Path, extra: list[str], shell: bool = False) -> float:
     def run(n: int, counted: bool) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             args = [*PLUGIN, f"--soak-iterations={n}", "--soak-mock", *extra]
-            return pytest_run(args, Path(tmp), checkout, counted)
+            if shell:
+                (Path(tmp) / "soakwatch_shell.py").write_text(SHELL)
+                args = ["-p", "soakwatch_shell", *args]
+            return pytest_run(args, Path(tmp), [checkout, Path(tmp)], counted)
 
     return per_item(items, run)
 
@@ -113,12 +142,18 @@ def main() -> None:
     print(f"instructions per iteration, or per bare item (callgrind; {args.items} counted)")
     floor = bare(args.items)
     print(f"   {'bare pytest':<40} {floor:12,.0f}")
+
+    def show(label: str, count: float) -> None:
+        print(f"   {label:<40} {count:12,.0f}   {count / floor:5.2f}x bare")
+
     ours = soak(args.items, HERE.parent, args.soak_arg)
-    print(f"   {'mock soak, this checkout':<40} {ours:12,.0f}   {ours / floor:5.2f}x bare")
+    show("mock soak, this checkout", ours)
+    show(
+        "its shell (each iteration one record)", soak(args.items, HERE.parent, args.soak_arg, True)
+    )
     if args.against is not None:
         other = soak(args.items, args.against, args.soak_arg)
-        label = f"mock soak, {args.against}"
-        print(f"   {label:<40} {other:12,.0f}   {other / floor:5.2f}x bare")
+        show(f"mock soak, {args.against}", other)
         print(f"   this checkout against it: {(ours - other) / other * 100:+.2f}%")
 
 
