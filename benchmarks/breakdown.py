@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run import write_bare_project
 
 STAGES = {
     "mock": "the mock writing its four artifacts",
@@ -136,10 +137,7 @@ def main() -> None:
     n = args.iterations
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)
-        (project / "test_bare.py").write_text(
-            f"import pytest\n\n@pytest.mark.parametrize('i', range({n}))\n"
-            "def test_item(i):\n    pass\n"
-        )
+        write_bare_project(project, n)
         bare, bare_wall = timed_run(["test_bare.py"], project)
     with tempfile.TemporaryDirectory(dir=args.soak_dir) as tmp:
         soak_args = ["-p", "pytest_soakwatch.plugin", f"--soak-iterations={n}", "--soak-mock"]

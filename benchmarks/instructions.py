@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from run import ALONE, HERE, PLUGIN, PYTEST
+from run import ALONE, HERE, PLUGIN, PYTEST, write_bare_project
 
 #: One hash seed: set and dict layouts, hence the instructions, are the same on every run.
 FIXED = {**ALONE, "PYTHONHASHSEED": "0"}
@@ -85,10 +85,7 @@ def bare(items: int) -> float:
     def run(n: int, counted: bool) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             project = Path(tmp)
-            (project / "test_bare.py").write_text(
-                f"import pytest\n\n@pytest.mark.parametrize('i', range({n}))\n"
-                "def test_item(i):\n    pass\n"
-            )
+            write_bare_project(project, n)
             return pytest_run(["test_bare.py"], project, [], counted)
 
     return per_item(items, run)

@@ -48,6 +48,14 @@ ALONE.pop("PYTHONDONTWRITEBYTECODE", None)
 PLUGIN = ["-p", "pytest_soakwatch.plugin"]
 
 
+def write_bare_project(directory: Path, items: int) -> None:
+    """The floor's project: one test function, parametrized into ``items`` trivial items."""
+    (directory / "test_bare.py").write_text(
+        f"import pytest\n\n@pytest.mark.parametrize('i', range({items}))\n"
+        "def test_item(i):\n    pass\n"
+    )
+
+
 def timed(action: Callable[[], object]) -> float:
     """Seconds ``action`` takes; what earlier runs wrote reaches the disk before the clock starts,
     so that no run pays for the kernel writing back another's files."""
@@ -207,10 +215,7 @@ def bench_iterations(runs: int, where: str | None) -> None:
         tempfile.TemporaryDirectory(dir=where) as soaks_tmp,
     ):
         project, parent = Path(bare_tmp), Path(soaks_tmp)
-        (project / "test_bare.py").write_text(
-            "import pytest\n\n@pytest.mark.parametrize('i', range(2000))\n"
-            "def test_item(i):\n    pass\n"
-        )
+        write_bare_project(project, 2000)
         # Each round runs the floor and every soak once, so that the machine's slow spells
         # (another job on the host) fall on all of them alike.
         bare = float("inf")
