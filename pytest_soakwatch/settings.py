@@ -161,9 +161,12 @@ def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
                 f"ini soak_kpi_thresholds: unknown metric {name!r} (known: {known})"
             )
         source = f"ini soak_kpi_thresholds {name}"
-        limits = [None if v == "-" else float(_number(v, source)) for v in (warn, fail)]
+        low, high = (None if v == "-" else float(_number(v, source)) for v in (warn, fail))
         old = table[name]
-        table[name] = Threshold(old.reason, limits[0], limits[1], old.higher_is_worse)
+        if low is not None and high is not None and (low - high) * old.sign > 0:
+            side = "above" if old.higher_is_worse else "below"
+            raise pytest.UsageError(f"{source}: warn {warn} is {side} fail {fail}")
+        table[name] = Threshold(old.reason, low, high, old.higher_is_worse)
     return table
 
 
@@ -210,8 +213,9 @@ def _soaks(
                 "" if same == name else f" (as {same!r}: the same directory where case is ignored)"
             )
             raise pytest.UsageError(f"{source}: soak {name!r} is declared twice{also}")
-        scenario = _choice(rest[0], source, scenarios) if rest else None
-        seed = _int(rest[1], source) if len(rest) > 1 else None
+        where = f"{source} {value.strip()!r}"  # which part of which declaration is wrong
+        scenario = _choice(rest[0], f"{where}: scenario", scenarios) if rest else None
+        seed = _int(rest[1], f"{where}: seed") if len(rest) > 1 else None
         declared[name] = SoakDeclaration(name, scenario, seed)
     return tuple(declared.values())
 

@@ -107,7 +107,9 @@ def _read_edge(path: str) -> dict[str, Any]:
     ratios: dict[str, float] = {}
     for reason, entry in blocks.items():
         entry_where = f"{where}.block_reasons.{reason}"
-        ratio = _number(_object(entry, entry_where).get("ratio"), f"{entry_where}.ratio")
+        if entry is not None and not isinstance(entry, dict):  # {"count": 15, "ratio": 0.5}
+            raise SoakwatchError(f"{entry_where}: expected an object with a 'ratio'")
+        ratio = _number((entry or {}).get("ratio"), f"{entry_where}.ratio")
         if ratio is not None:
             ratios[reason] = round(ratio if ratio > 1.0 else ratio * 100.0, 1)
     metrics["_edge_block_ratios"] = ratios

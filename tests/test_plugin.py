@@ -417,6 +417,14 @@ def test_bounds_add_a_parameter_of_the_projects_own(
         ),
         ("soak_kpi_thresholds = net_bps = 1", "*ini soak_kpi_thresholds: expected 'name = *"),
         (
+            "soak_kpi_thresholds = ws_lag_p95_ms = 200 100",
+            "ini soak_kpi_thresholds ws_lag_p95_ms: warn 200 is above fail 100",
+        ),
+        (
+            "soak_kpi_thresholds = net_bps = 2 3",
+            "ini soak_kpi_thresholds net_bps: warn 2 is below fail 3",
+        ),
+        (
             "soak_tuning =\n    spread_step = 0.03\n    spread_step = 0.04",
             "ini soak_tuning: 'spread_step' is given twice",
         ),
@@ -652,6 +660,8 @@ def test_collect_only_lists_readable_ids(soak: pytest.Pytester) -> None:
 def test_keyword_selection(soak: pytest.Pytester) -> None:
     result = soak.runpytest("--soak-iterations=3", *MOCK, "-k", "iteration and not 3")
     result.assert_outcomes(passed=2, deselected=2, warnings=2)
+    assert result.ret == pytest.ExitCode.OK  # the last iteration did not run: not judged
+    result.stdout.fnmatch_lines(["| kpi_gate | verdict=NONE | reasons=[[][]] |"])
 
 
 @pytest.mark.parametrize("selector", ["soakwatch::nosuch", "soakwatch::default::iteration[9]"])

@@ -83,8 +83,12 @@ def test_soaks_declared_in_ini_and_environment(
             ["--soak-name=btc", "--soak-name=BTC"],
             "*--soak-name: soak 'BTC' is declared twice (as 'btc': the same directory where*",
         ),
-        (["--soak-name=eu:storm"], "*--soak-name: expected one of calm, spike, volatile*"),
-        (["--soak-name=eu:calm:x"], "*--soak-name: expected a whole number, got 'x'"),
+        (
+            ["--soak-name=eu:storm"],
+            "--soak-name 'eu:storm': scenario: expected one of calm, spike, volatile, got 'storm'",
+        ),
+        (["--soak-name=eu::3"], "--soak-name 'eu::3': scenario: expected one of *, got ''"),
+        (["--soak-name=eu:calm:x"], "--soak-name 'eu:calm:x': seed: expected a whole number, *"),
     ],
 )
 def test_bad_soak_declaration_is_a_usage_error(

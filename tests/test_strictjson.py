@@ -52,6 +52,11 @@ EDGE_CASES = [
         '{"totals": {"block_reasons": {"risk": {"count": 1, "ratio": "0.5"}}}}',
         r"block_reasons\.risk\.ratio",
     ),
+    (
+        "block-ratio-bare",
+        '{"totals": {"block_reasons": {"risk": 0.4}}}',
+        r"totals\.block_reasons\.risk: expected an object with a 'ratio'",
+    ),
     ("drivers-not-list", '{"totals": {"neg_edge_drivers": "slippage_bps"}}', r"neg_edge_drivers"),
     ("drivers-not-strings", '{"totals": {"neg_edge_drivers": [1]}}', r"neg_edge_drivers"),
     ("totals-not-object", '{"totals": [1, 2]}', r"totals"),
