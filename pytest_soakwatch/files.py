@@ -15,8 +15,10 @@ from .strictjson import loads_strict
 _LIST_TAIL = b"\n]\n"
 
 
-_TAIL_PROBES = (1024, 16 * 1024)
-_UPDATE = os.O_RDWR | getattr(os, "O_BINARY", 0)  # O_BINARY: no newline translation on Windows
+_FIRST_PROBE = 1024  # an entry is a few hundred bytes: the first probe finds it
+_BINARY = getattr(os, "O_BINARY", 0)  # no newline translation on Windows
+_UPDATE = os.O_RDWR | _BINARY
+_READ = os.O_RDONLY | _BINARY
 
 
 class UnusableFile(SoakwatchError):
@@ -92,8 +94,22 @@ def read_json_list(path: Path, key: str = "iteration") -> list[dict[str, Any]]:
 
 
 def remove_list_entry(path: Path, key: str, value: int) -> None:
-    """Drop the entry whose ``key`` is ``value`` from the list at ``path`` (atomically)."""
-    if not path.exists():
+    """Drop the entry whose ``key`` is ``value`` from the list at ``path`` (atomically).
+
+    A list that ends before ``value`` (kept in order, it holds no such entry) is
+    not read whole: an iteration that broke has usually never been recorded.
+    """
+    try:
+        fd = os.open(path, _READ)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UnusableFile(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        last = _last_entry_key(fd, os.lseek(fd, 0, os.SEEK_END), key)
+    finally:
+        os.close(fd)
+    if isinstance(last, int) and last < value:
         return
     entries = read_json_list(path, key)
     kept = [entry for entry in entries if entry[key] != value]
@@ -102,16 +118,22 @@ def remove_list_entry(path: Path, key: str, value: int) -> None:
 
 
 def _last_entry_key(fd: int, size: int, key: str) -> Any:
-    """The ``key`` of the list's last entry, read from the file's tail; ``None`` if unsure."""
-    for probe in _TAIL_PROBES:  # an entry is a few hundred bytes: the first probe finds it
+    """The ``key`` of the list's last entry, read from the file's tail; ``None`` if unsure.
+
+    A larger entry (a project's hook may add much) takes probes 16 times larger
+    each: reading it costs at most about 16 times its size, however long the list.
+    """
+    probe = _FIRST_PROBE
+    while True:
         start = max(0, size - probe)
         os.lseek(fd, start, os.SEEK_SET)
-        tail = os.read(fd, size - start)
+        tail = os.read(fd, size - start)  # short only if the file shrank: then unsure
         if not tail.endswith(_LIST_TAIL):
             return None
         lines = tail[: -len(_LIST_TAIL)].rsplit(b"\n", 1)
         if len(lines) == 2 or start == 0:
             break
+        probe *= 16
     try:
         entry = json.loads(lines[-1])
     except ValueError:

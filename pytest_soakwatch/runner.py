@@ -6,6 +6,7 @@ import copy
 import inspect
 import os
 import shutil
+import sys
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -146,11 +147,14 @@ class SoakRunner:
         if not self.outcomes or self.mirrored == self.spec.iterations:
             return  # nothing ran, or the soak's last iteration is shown already
         iterations = self.spec.out / "iterations"
-        on_disk = [
-            int(path.name)
-            for path in (iterations.iterdir() if iterations.is_dir() else ())
-            if _is_number(path.name) and int(path.name) <= self.spec.iterations
-        ]
+        try:
+            on_disk = [
+                int(path.name)
+                for path in (iterations.iterdir() if iterations.is_dir() else ())
+                if _is_number(path.name) and int(path.name) <= self.spec.iterations
+            ]
+        except OSError as exc:  # e.g. no permission to list it
+            raise SoakwatchError(f"{iterations}: cannot read ({exc.strerror or exc})") from None
         last = max(on_disk, default=max(self.outcomes))
         if self.mirrored != last:
             self.mirror(last)
@@ -170,7 +174,7 @@ class SoakRunner:
                 (out / "artifacts" / name).unlink(missing_ok=True)
             if (out / "iterations").is_dir():
                 for path in (out / "iterations").iterdir():
-                    if _is_number(path.name) and path.is_symlink():  # a runner's link
+                    if _is_number(path.name) and _is_link(path):  # a runner's link
                         path.unlink()
                     elif _is_number(path.name) and path.is_dir():
                         shutil.rmtree(path)
@@ -182,7 +186,13 @@ class SoakRunner:
         """Run iteration ``index``: the runner hook, then summary, advice and ITER_SUMMARY_N."""
         if index == 1 and self.whole_soak_selected:
             self.clean_outputs()
-        overrides, source = self.starting_overrides(index)
+        try:
+            overrides, source = self.starting_overrides(index)
+        except BaseException:  # e.g. the last iteration's record is damaged
+            with suppress(SoakwatchError):  # no earlier run's artifacts of it stay either
+                _fresh_directory(self.spec.out / "iterations" / str(index))
+            self._broke(index)
+            raise
         self._forget_before(index)
         self.started_with[index] = overrides
         self.outcomes[index] = Outcome(None)
@@ -237,17 +247,22 @@ class SoakRunner:
             if index == self.spec.iterations:
                 self.mirror(index, record["summary"])
         except BaseException:
-            self.verdict_missing.add(index)
-            with suppress(OSError):  # not a stale one (unless it cannot be removed either)
-                (self.spec.out / iter_summary_name(index)).unlink(missing_ok=True)
-            if index == self.spec.iterations:
-                with suppress(SoakwatchError):  # the error that broke it says more
-                    self.mirror(index)
+            self._broke(index)
             raise
         self.records[index] = record
         self.iterations[index] = iteration
         self.outcomes[index] = outcome
         return record
+
+    def _broke(self, index: int) -> None:
+        """Iteration ``index`` broke: its checks skip, and no earlier run's record of it stays."""
+        self.outcomes[index] = Outcome(None)
+        self.verdict_missing.add(index)
+        with suppress(OSError):  # not a stale one (unless it cannot be removed either)
+            (self.spec.out / iter_summary_name(index)).unlink(missing_ok=True)
+        if index == self.spec.iterations:
+            with suppress(SoakwatchError):  # the error that broke it says more
+                self.mirror(index)
 
     def _observe(self, iteration: SoakIteration, record: dict[str, Any]) -> None:
         """``pytest_soak_iteration_done``, given copies: the iteration is judged and recorded
@@ -273,13 +288,32 @@ class SoakRunner:
                 del kept[old]
 
 
+_JUNCTION = 0xA0000003  # IO_REPARSE_TAG_MOUNT_POINT (in typeshed's stat on Windows only)
+
+
+def _is_link(path: Path) -> bool:
+    """A symbolic link, or a junction: the link Windows makes without a developer's privilege.
+
+    Either is removed with ``unlink`` (its target stays); ``shutil.rmtree`` refuses both.
+    """
+    if path.is_symlink():
+        return True
+    if sys.version_info >= (3, 12):
+        return os.path.isjunction(path)
+    try:
+        tag = getattr(os.lstat(path), "st_reparse_tag", 0)  # Windows only
+    except OSError:
+        return False
+    return bool(tag == _JUNCTION)
+
+
 def _fresh_directory(path: Path) -> None:
     """An empty directory for the iteration's artifacts (a re-run's replaces the last one's)."""
     try:
         try:
             path.mkdir(parents=True)
         except FileExistsError:
-            if path.is_symlink():  # a runner's link to its own directory
+            if _is_link(path):  # a runner's link to its own directory
                 path.unlink()
             else:
                 shutil.rmtree(path)

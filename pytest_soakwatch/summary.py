@@ -136,7 +136,9 @@ def _read_kpi(path: str) -> tuple[str, list[str]]:
 
 
 def _read_advice(path: str) -> list[str]:
-    advice = read_json_object(path).get("advice", [])
+    advice = read_json_object(path).get("advice")
+    if advice is None:  # missing, like any field
+        return []
     if not isinstance(advice, list) or not all(isinstance(a, str) for a in advice):
         raise SoakwatchError(f"{path}: advice must be a list of strings")
     return list(advice)
@@ -149,6 +151,8 @@ def _listing(directory: str) -> dict[str, bool]:
             return {entry.name: _is_file(entry) for entry in entries}
     except (FileNotFoundError, NotADirectoryError):
         raise SoakwatchError(f"{directory}: artifacts directory not found") from None
+    except OSError as exc:  # no permission, a loop of symbolic links
+        raise SoakwatchError(f"{directory}: cannot read ({exc.strerror or exc})") from None
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

@@ -77,8 +77,8 @@ def propose_micro_tuning(
     if not isinstance(drivers, list | tuple) or not all(isinstance(d, str) for d in drivers):
         got = shown(drivers)
         raise SoakwatchError(f"summary neg_edge_drivers: expected a list of names, got {got}")
-    slippage = _first_number(summary, "slippage_bps", "slippage_bps_p95")
-    adverse = _first_number(summary, "adverse_bps", "adverse_bps_p95")
+    slippage_key, slippage = _first_number(summary, "slippage_bps", "slippage_bps_p95")
+    adverse_key, adverse = _first_number(summary, "adverse_bps", "adverse_bps_p95")
     blocks = mapping(summary.get("blocks") or {}, "summary blocks")
     ratios = mapping(blocks.get("ratios") or {}, "summary blocks.ratios")
     min_interval_pct = optional_number(ratios.get("min_interval"), "summary ratio min_interval")
@@ -91,14 +91,14 @@ def propose_micro_tuning(
         deltas["tail_age_ms"] = rules.tail_age_step_ms
         measured = "n/a" if slippage is None else f"{slippage:.2f}"
         parts.append(
-            f"slippage_bps={measured} (driver) → widen spread {_signed(rules.spread_step)}, "
+            f"{slippage_key}={measured} (driver) → widen spread {_signed(rules.spread_step)}, "
             f"tail {_signed(rules.tail_age_step_ms)}ms"
         )
     if adverse is not None and adverse > rules.adverse_limit_bps:
         deltas["impact_cap_ratio"] = rules.impact_cap_step
         deltas["max_delta_ratio"] = rules.max_delta_step
         parts.append(
-            f"adverse_bps={adverse:.2f} > {rules.adverse_limit_bps:g} → impact_cap "
+            f"{adverse_key}={adverse:.2f} > {rules.adverse_limit_bps:g} → impact_cap "
             f"{_signed(rules.impact_cap_step)}, max_delta {_signed(rules.max_delta_step)}"
         )
     if min_interval_pct is not None and min_interval_pct > rules.min_interval_block_pct:
@@ -127,12 +127,13 @@ def propose_micro_tuning(
     }
 
 
-def _first_number(summary: Mapping[str, Any], *keys: str) -> float | None:
+def _first_number(summary: Mapping[str, Any], *keys: str) -> tuple[str, float | None]:
+    """The first of ``keys`` with a number (the mean, else its p95), named for the rationale."""
     for key in keys:
         value = optional_number(summary.get(key), f"summary {key}")
         if value is not None:
-            return float(value)
-    return None
+            return key, float(value)
+    return keys[0], None
 
 
 def apply_tuning(

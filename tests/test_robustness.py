@@ -241,6 +241,25 @@ def test_an_iteration_that_breaks_on_a_rerun_loses_its_old_record(
     result.stdout.fnmatch_lines(["*iteration 3 produced no KPI verdict"])
 
 
+def test_an_iteration_whose_predecessor_record_is_damaged_keeps_no_old_record(
+    soak: pytest.Pytester,
+) -> None:
+    soak.makepyfile(FAILING_CHECK)
+    assert soak.runpytest("--soak-iterations=3", *MOCK).ret == 0
+    out = soak.path / OUT
+    (out / "ITER_SUMMARY_2.json").write_text('{"summary": {', encoding="utf-8")
+    result = soak.runpytest(
+        "--soak-iterations=3", *MOCK, "-rs", "-k", "iteration and 3 or iter3 and test_net"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    no_internal_error(result)
+    result.assert_outcomes(errors=1, skipped=1, deselected=5)
+    result.stdout.fnmatch_lines(["*ITER_SUMMARY_2.json*", "SKIPPED*iteration 3 broke*"])
+    assert not (out / "ITER_SUMMARY_3.json").exists()
+    assert list((out / "iterations" / "3").iterdir()) == []  # the last run's files are gone
+    assert [e["iteration"] for e in read_json(out / "TUNING_REPORT.json")] == [1, 2]
+
+
 def test_a_restarted_worker_keeps_the_log(soak: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
     soak.makeconftest(

@@ -387,6 +387,11 @@ def test_kpi_computed_with_custom_thresholds(write_artifacts):
     assert (summary["kpi_verdict"], summary["kpi_reasons"]) == ("WARN", ["EDGE:net"])
 
 
+@pytest.mark.parametrize("sentinel", [{"advice": None}, {"runtime": {}}], ids=["null", "missing"])
+def test_sentinel_without_advice_has_none(write_artifacts, sentinel):
+    assert summarize_iteration(write_artifacts(sentinel=sentinel))["sentinel_advice"] == []
+
+
 def test_sentinel_advice(write_artifacts):
     sentinel = {
         "advice": ["tune throttle: raise min_interval_ms", "widen spread on BTCUSDT"],
@@ -417,3 +422,16 @@ def test_an_artifact_that_is_a_loop_of_links_is_not_a_file(write_artifacts):
         pytest.skip(f"cannot make a symbolic link here: {exc}")
     with pytest.raises(SoakwatchError, match=r"audit\.jsonl: not a file$"):
         summarize_iteration(directory)
+
+
+def test_an_artifacts_directory_that_is_a_loop_of_links_cannot_be_read(tmp_path):
+    loop = tmp_path / "artifacts"
+    try:
+        os.symlink("artifacts", loop)
+    except OSError as exc:  # Windows without the privilege to make links
+        pytest.skip(f"cannot make a symbolic link here: {exc}")
+    with pytest.raises(SoakwatchError) as excinfo:
+        summarize_iteration(loop)
+    message = str(excinfo.value)
+    assert message.startswith(f"{loop}: cannot read (")
+    assert "\n" not in message

@@ -80,7 +80,7 @@ RULE_CASES = [
         "adverse-p95-without-mean",
         summary(adverse=None, adverse_p95=12.0),
         ADVERSE_DELTAS,
-        "adverse_bps=12.00 > 10 → impact_cap -0.01, max_delta -0.01",
+        "adverse_bps_p95=12.00 > 10 → impact_cap -0.01, max_delta -0.01",
     ),
     ("adverse-p95-at-limit", summary(adverse=None, adverse_p95=10.0), {}, None),
     ("min-interval-at-limit", summary(min_interval=35.0), {}, None),
@@ -177,7 +177,7 @@ def test_slippage_p95_shown_when_no_mean():
         {**summary(drivers=["slippage_bps"], slippage=None), "slippage_bps_p95": 4.25}, {}
     )
 
-    assert tuning["rationale"] == "slippage_bps=4.25 (driver) → widen spread +0.02, tail +30ms"
+    assert tuning["rationale"] == "slippage_bps_p95=4.25 (driver) → widen spread +0.02, tail +30ms"
 
 
 def test_works_on_a_bare_summary():
