@@ -21,8 +21,8 @@ if TYPE_CHECKING:  # imported when a soak runs, not when the plugin is only inst
 
 PLUGIN_KEY: pytest.StashKey[SoakPlugin] = pytest.StashKey()
 HOW_TO_RUN = (
-    "needs a soak: run pytest with --soak-iterations=N and --soak-mock "
-    "(or a pytest_soak_run_iteration hook in conftest.py)"
+    "needs a soak: run pytest with --soak-iterations=N (and --soak-mock, or with a "
+    "pytest_soak_run_iteration hook in conftest.py)"
 )
 
 
@@ -54,9 +54,26 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 _LISTINGS = ("help", "version", "markers", "showfixtures", "show_fixtures_per_test")
 
 
+def _soak_argument(config: pytest.Config) -> str | None:
+    """A command-line argument naming a soak's item (an IDE re-running one), if there is one
+    and it is not a path: without a soak it would be "file or directory not found"."""
+    for arg in config.args:
+        if arg.split("::")[0] == "soakwatch" and not (config.invocation_params.dir / arg).exists():
+            return str(arg)
+    return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "soakwatch: an item of a soak (added by pytest-soakwatch)")
-    if not options.is_requested(config) or any(config.getoption(o, False) for o in _LISTINGS):
+    if any(config.getoption(o, False) for o in _LISTINGS):
+        return
+    if not options.is_requested(config):
+        arg = _soak_argument(config)
+        if arg is not None:
+            raise pytest.UsageError(
+                f"soakwatch: {arg!r} selects soak items, but no soak is asked for: pass "
+                "--soak-iterations=N (or set SOAKWATCH_ITERATIONS, or soak_iterations in the ini)"
+            )
         return
     from .settings import resolve
     from .soak import SoakPlugin

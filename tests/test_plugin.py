@@ -699,6 +699,24 @@ def test_bare_soakwatch_argument_selects_the_soak_alone(soak: pytest.Pytester) -
     result.assert_outcomes(passed=2, warnings=2)
 
 
+@pytest.mark.parametrize("arg", ["soakwatch::default::iteration[3]", "soakwatch"])
+def test_a_soak_argument_without_a_soak_says_how_to_ask_for_one(
+    soak: pytest.Pytester, arg: str
+) -> None:
+    result = soak.runpytest(arg)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    shown = repr(arg).replace("[", "[[]")
+    result.stderr.fnmatch_lines(
+        [f"ERROR: soakwatch: {shown} selects soak items, but no soak is asked for: pass *"]
+    )
+
+
+def test_a_directory_named_soakwatch_is_collected_without_a_soak(soak: pytest.Pytester) -> None:
+    soak.mkpydir("soakwatch").joinpath("test_x.py").write_text("def test_x(): pass\n")
+    result = soak.runpytest("soakwatch")
+    result.assert_outcomes(passed=1)
+
+
 def test_last_failed_reruns_the_failed_gate(soak: pytest.Pytester) -> None:
     soak.makeconftest(runner_conftest("{2: 'FAIL'}"))
     soak.runpytest("--soak-iterations=2")
