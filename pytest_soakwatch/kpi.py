@@ -11,6 +11,13 @@ from .values import mapping, optional_number, shown
 VERDICTS = ("PASS", "WARN", "FAIL")
 
 
+def inverted(warn: float | None, fail: float | None, higher_is_worse: bool) -> str | None:
+    """``"above"`` or ``"below"`` where the warn limit lies past the fail limit, else ``None``."""
+    if warn is None or fail is None or (warn - fail) * (1 if higher_is_worse else -1) <= 0:
+        return None
+    return "above" if higher_is_worse else "below"
+
+
 @dataclass(frozen=True)
 class Threshold:
     """WARN/FAIL limits of one metric; ``higher_is_worse`` says which side is bad."""
@@ -30,15 +37,9 @@ class Threshold:
             )
         warn = optional_number(self.warn, f"threshold {self.reason} warn")  # NaN: never past
         fail = optional_number(self.fail, f"threshold {self.reason} fail")
-        backwards = warn is not None and fail is not None and (warn - fail) * self.sign > 0
-        if backwards:
-            side = "above" if self.higher_is_worse else "below"
+        side = inverted(warn, fail, self.higher_is_worse)
+        if side:
             raise SoakwatchError(f"threshold {self.reason}: warn {warn} is {side} fail {fail}")
-
-    @property
-    def sign(self) -> int:
-        """1 where higher is worse, -1 where lower is."""
-        return 1 if self.higher_is_worse else -1
 
     def level(self, value: float) -> str:
         """PASS, WARN or FAIL for ``value`` (limits are exclusive: equal is not past)."""

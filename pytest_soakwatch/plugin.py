@@ -58,7 +58,8 @@ def _soak_argument(config: pytest.Config) -> str | None:
     """A command-line argument naming a soak's item (an IDE re-running one), if there is one
     and it is not a path: without a soak it would be "file or directory not found"."""
     for arg in config.args:
-        if arg.split("::")[0] == "soakwatch" and not (config.invocation_params.dir / arg).exists():
+        head = arg.split("::")[0]
+        if head == "soakwatch" and not (config.invocation_params.dir / head).exists():
             return str(arg)
     return None
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .kpi import DEFAULT_THRESHOLDS, Threshold
+from .kpi import DEFAULT_THRESHOLDS, Threshold, inverted
 from .options import DEFAULT_OUT, GATES, SETTINGS, ini_text, raw_value
 from .tuning import DEFAULT_BOUNDS, DEFAULT_RULES, TuningRules
 
@@ -163,8 +163,8 @@ def _thresholds(config: pytest.Config) -> dict[str, Threshold]:
         source = f"ini soak_kpi_thresholds {name}"
         low, high = (None if v == "-" else float(_number(v, source)) for v in (warn, fail))
         old = table[name]
-        if low is not None and high is not None and (low - high) * old.sign > 0:
-            side = "above" if old.higher_is_worse else "below"
+        side = inverted(low, high, old.higher_is_worse)
+        if side:  # said here: the table's values as written, and no INTERNALERROR
             raise pytest.UsageError(f"{source}: warn {warn} is {side} fail {fail}")
         table[name] = Threshold(old.reason, low, high, old.higher_is_worse)
     return table
