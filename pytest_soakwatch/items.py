@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .distributed import ROOT
 from .errors import RunnerError, SoakKpiWarning, SoakwatchError
 from .gate import judge
 from .markers import one_line
@@ -16,8 +17,6 @@ from .watcher import report_entry
 
 if TYPE_CHECKING:
     from .runner import SoakRunner
-
-ROOT = "soakwatch"
 
 
 def soak_nodeid(soak: str) -> str:

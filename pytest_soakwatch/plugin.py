@@ -57,9 +57,13 @@ _LISTINGS = ("help", "version", "markers", "showfixtures", "show_fixtures_per_te
 def _soak_argument(config: pytest.Config) -> str | None:
     """A command-line argument naming a soak's item (an IDE re-running one), if there is one
     and it is not a path: without a soak it would be "file or directory not found"."""
+    if not config.args:
+        return None
+    from .distributed import ROOT
+
     for arg in config.args:
         head = arg.split("::")[0]
-        if head == "soakwatch" and not (config.invocation_params.dir / head).exists():
+        if head == ROOT and not (config.invocation_params.dir / head).exists():
             return str(arg)
     return None
 
