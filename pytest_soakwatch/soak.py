@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from .distributed import ROOT
 from .errors import SoakwatchError
-from .items import ROOT, IterationItem, SoakItem, make_soak, selected
+from .items import IterationItem, SoakItem, make_soak, selected
 from .iteration import SoakIteration
 from .overrides import load_overrides
 from .reporting import SoakReporter, say
